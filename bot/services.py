@@ -1,0 +1,51 @@
+"""Everything the process runs on, built once per application from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from core.assessment import Assessments, Assessor
+from core.delivery import CardDelivery, Deliveries
+from core.handoffs import Handoffs
+from core.worker import JobKind, Worker
+from db.engine import Database
+
+
+def build_assessor(settings: Settings) -> Assessor | None:
+    """No API key -> no model; the assessment job then falls back (the bot still works)."""
+    return None
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    handoffs: Handoffs
+    assessor: Assessor | None = None
+    ports: dict[str, CardDelivery] = field(default_factory=dict)
+
+    def job_kinds(self) -> dict[str, JobKind]:
+        return {
+            **Deliveries(self.handoffs, self.ports).job_kinds(),
+            **Assessments(self.handoffs, self.assessor).job_kinds(),
+        }
+
+    def worker(self) -> Worker:
+        return Worker(
+            self.database,
+            self.job_kinds(),
+            concurrency=self.settings.worker_concurrency,
+            lease_s=self.settings.job_lease_s,
+            poll_s=self.settings.job_poll_s,
+        )
+
+
+def build_services(settings: Settings) -> Services:
+    database = Database(settings.database_url)
+    return Services(
+        settings=settings,
+        database=database,
+        handoffs=Handoffs(database),
+        assessor=build_assessor(settings),
+    )

@@ -1,0 +1,153 @@
+"""The platform-neutral view model: handoff state -> what any card shows. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cards.limits import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, truncate
+from core.models import HandoffState, Person
+
+URGENCY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "critical": "Critical"}
+STATUS_LABELS = {
+    "open": "Waiting for pick-up",
+    "claimed": "Picked up",
+    "resolved": "Resolved",
+    "cancelled": "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class PersonView:
+    external_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str  # pickup | release | resolve | escalate_now
+    label: str
+    value: str  # the handoff id, nothing else
+    style: str | None = None  # primary | danger
+
+
+@dataclass(frozen=True)
+class AssessmentView:
+    state: str  # pending | ready | fallback
+    summary: str = ""
+    likely_causes: tuple[str, ...] = ()
+    confidence: str = ""
+    next_steps: tuple[str, ...] = ()
+    note: str = ""  # e.g. "Not from the model: built from the snapshot because ..."
+
+
+@dataclass(frozen=True)
+class CardView:
+    handoff_id: str
+    title: str
+    summary: str
+    status: str
+    status_label: str
+    urgency: str
+    urgency_label: str
+    author: PersonView
+    escalated_at: datetime
+    escalated_ago: str
+    tried: str
+    notes: str
+    ticket: str
+    domain: str
+    source_link: str
+    assessment: AssessmentView
+    claimed_by: PersonView | None
+    claim_delay: str | None  # "4 min after escalation"
+    buttons: tuple[Button, ...]
+    version: int
+
+
+def humanize_seconds(seconds: float) -> str:
+    """'just now', '1 minute', '3 minutes', '2 hours 5 minutes', '3 days'."""
+    s = max(0, int(seconds))
+    if s < 45:
+        return "less than a minute"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        tail = f" {rest} minute{'s' if rest != 1 else ''}" if rest else ""
+        return f"{hours} hour{'s' if hours != 1 else ''}{tail}"
+    days = hours // 24
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def ago(then: datetime, now: datetime) -> str:
+    text = humanize_seconds((now - then).total_seconds())
+    return "just now" if text == "less than a minute" else f"{text} ago"
+
+
+def person_view(person: Person) -> PersonView:
+    return PersonView(external_id=person.external_id, name=person.display_name or person.external_id)
+
+
+def _items(values: Any) -> tuple[str, ...]:
+    if not isinstance(values, (list, tuple)):
+        return ()
+    return tuple(truncate(str(v).strip(), LIST_ITEM_CHARS) for v in values[:MAX_LIST_ITEMS] if str(v).strip())
+
+
+def assessment_view(state: HandoffState) -> AssessmentView:
+    data = state.assessment or {}
+    if state.assessment_state == "pending" or not data:
+        return AssessmentView(state="pending")
+    from_model = state.assessment_state == "ready" and data.get("source", "model") == "model"
+    return AssessmentView(
+        state="ready" if from_model else "fallback",
+        summary=truncate(str(data.get("summary", "")).strip(), FIELD_CHARS),
+        likely_causes=_items(data.get("likely_causes")),
+        confidence=str(data.get("confidence", "")).strip().lower()[:10],
+        next_steps=_items(data.get("next_steps")),
+        note="" if from_model else truncate(str(data.get("note", "")).strip(), LIST_ITEM_CHARS),
+    )
+
+
+def buttons_for(state: HandoffState) -> tuple[Button, ...]:
+    value = str(state.id)
+    if state.intent == "park" and state.status == "open":
+        return (Button("escalate_now", "Escalate now", value, "primary"),)
+    if state.status == "open":
+        return (Button("pickup", "Pick Up", value, "primary"),)
+    if state.status == "claimed":
+        return (Button("release", "Release", value), Button("resolve", "Resolve", value, "primary"))
+    return ()
+
+
+def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
+    snap = state.snapshot
+    escalated_at = state.escalated_at or state.created_at
+    claim_delay = None
+    if state.claimed_at is not None:
+        claim_delay = f"{humanize_seconds((state.claimed_at - escalated_at).total_seconds())} after escalation"
+    return CardView(
+        handoff_id=str(state.id),
+        title=truncate(snap.summary.strip().splitlines()[0] if snap.summary.strip() else "", TITLE_CHARS),
+        summary=truncate(snap.summary, FIELD_CHARS),
+        status=state.status,
+        status_label=STATUS_LABELS.get(state.status, state.status),
+        urgency=snap.urgency,
+        urgency_label=URGENCY_LABELS.get(snap.urgency, snap.urgency),
+        author=person_view(state.author),
+        escalated_at=escalated_at,
+        escalated_ago=ago(escalated_at, now),
+        tried=truncate(snap.tried, FIELD_CHARS),
+        notes=truncate(snap.notes, FIELD_CHARS),
+        ticket=snap.ticket,
+        domain=snap.domain,
+        source_link=snap.source_link,
+        assessment=assessment_view(state),
+        claimed_by=person_view(state.claimed_by) if state.claimed_by else None,
+        claim_delay=claim_delay,
+        buttons=buttons_for(state),
+        version=state.version,
+    )

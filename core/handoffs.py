@@ -1,0 +1,492 @@
+"""The handoff service: escalate, park, claim and the guarded transitions after it.
+
+One call = one transaction. The jobs a change causes commit with it (DESIGN invariant 4).
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from core import jobs as job_kinds
+from core.models import (
+    ROLES,
+    AlreadyYours,
+    ClaimOutcome,
+    Done,
+    Escalated,
+    HandoffState,
+    Lost,
+    NoChannel,
+    Person,
+    PersonKey,
+    Refused,
+    Stats,
+    TransitionOutcome,
+    Won,
+    Workspace,
+    WorkspaceKey,
+)
+from core.rows import handoff_from_row, person_from_row, workspace_from_row
+from core.snapshot import Snapshot
+from db import outbox, store
+from db.engine import Database
+from db.tables import utcnow
+
+
+class Handoffs:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = database
+        self.clock = clock
+        self._workspace_ids: dict[tuple[str, str], int] = {}
+
+    # --- workspaces and people -----------------------------------------------------------
+
+    async def _workspace(self, conn, key: WorkspaceKey) -> Workspace:
+        row = await store.upsert_workspace(
+            conn, platform=key.platform, external_id=key.external_id, name=key.name, now=self.clock()
+        )
+        self._workspace_ids[(key.platform, key.external_id)] = row["id"]
+        return workspace_from_row(row)
+
+    async def _workspace_id(self, conn, key: WorkspaceKey) -> int:
+        cached = self._workspace_ids.get((key.platform, key.external_id))
+        return cached if cached is not None else (await self._workspace(conn, key)).id
+
+    async def _person(self, conn, workspace_id: int, key: PersonKey) -> Person:
+        row = await store.upsert_person(
+            conn,
+            workspace_id=workspace_id,
+            external_id=key.external_id,
+            display_name=key.display_name,
+            now=self.clock(),
+        )
+        return person_from_row(row)
+
+    async def register_workspace(
+        self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
+    ) -> Workspace:
+        """Make the workspace known; with a channel, set where its escalation cards go."""
+        async with self.db.transaction() as conn:
+            workspace = await self._workspace(conn, key)
+            if channel is not None:
+                await store.set_workspace_channel(
+                    conn, workspace_id=workspace.id, channel=channel, conversation_ref=conversation_ref
+                )
+                row = await store.get_workspace_by_id(conn, workspace.id)
+                workspace = workspace_from_row(row)
+            return workspace
+
+    async def set_role(
+        self, *, workspace: WorkspaceKey, admin: PersonKey, person: PersonKey, role: str
+    ) -> Person | Refused:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            acting = await self._person(conn, ws_id, admin)
+            if acting.role != "admin":
+                return Refused("not_owner")
+            subject = await self._person(conn, ws_id, person)
+            await store.set_role(conn, person_id=subject.id, role=role)
+            await store.insert_event(
+                conn,
+                workspace_id=ws_id,
+                kind="role_set",
+                actor_id=acting.id,
+                data={"person": subject.external_id, "role": role},
+                now=self.clock(),
+            )
+            return Person(subject.id, subject.external_id, subject.display_name, role)
+
+    async def bootstrap_admin(self, *, workspace: WorkspaceKey, person: PersonKey) -> Person:
+        """Make someone an admin without an admin's say-so: for the installer and the CLI."""
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            subject = await self._person(conn, ws_id, person)
+            await store.set_role(conn, person_id=subject.id, role="admin")
+            return Person(subject.id, subject.external_id, subject.display_name, "admin")
+
+    # --- creating ----------------------------------------------------------------------
+
+    async def escalate(
+        self,
+        *,
+        workspace: WorkspaceKey,
+        author: PersonKey,
+        snapshot: Snapshot,
+        target: PersonKey | None = None,
+        idempotency_key: str | None = None,
+    ) -> Escalated | NoChannel:
+        """Record an escalation and, in the same transaction, the jobs that post and assess it."""
+        return await self._create(
+            workspace=workspace,
+            author=author,
+            snapshot=snapshot,
+            target=target,
+            idempotency_key=idempotency_key,
+            intent="escalate",
+        )
+
+    async def park(
+        self,
+        *,
+        workspace: WorkspaceKey,
+        author: PersonKey,
+        snapshot: Snapshot,
+        target: PersonKey | None = None,
+        idempotency_key: str | None = None,
+    ) -> Escalated:
+        """Keep a snapshot privately for later; nobody else sees it until it is escalated."""
+        return await self._create(
+            workspace=workspace,
+            author=author,
+            snapshot=snapshot,
+            target=target,
+            idempotency_key=idempotency_key,
+            intent="park",
+        )
+
+    async def _create(
+        self,
+        *,
+        workspace: WorkspaceKey,
+        author: PersonKey,
+        snapshot: Snapshot,
+        target: PersonKey | None,
+        idempotency_key: str | None,
+        intent: str,
+    ) -> Escalated | NoChannel:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            ws = await self._workspace(conn, workspace)
+            if intent == "escalate" and not ws.escalation_channel:
+                return NoChannel(ws)
+            person = await self._person(conn, ws.id, author)
+            target_person = await self._person(conn, ws.id, target) if target else None
+            handoff_id = uuid.uuid4()
+            inserted = await store.insert_handoff(
+                conn,
+                {
+                    "id": handoff_id,
+                    "workspace_id": ws.id,
+                    "intent": intent,
+                    "status": "open",
+                    "created_by": person.id,
+                    "target_id": target_person.id if target_person else None,
+                    "snapshot": snapshot.to_json(),
+                    "assessment_state": "pending",
+                    "version": 1,
+                    "idempotency_key": idempotency_key,
+                    "escalated_at": now if intent == "escalate" else None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            if not inserted:
+                existing = await store.find_handoff_id(
+                    conn, workspace_id=ws.id, idempotency_key=idempotency_key
+                )
+                state = handoff_from_row(await store.load_handoff(conn, existing))
+                return Escalated(state, created=False)
+            await store.insert_event(
+                conn,
+                workspace_id=ws.id,
+                handoff_id=handoff_id,
+                kind="created" if intent == "escalate" else "parked",
+                actor_id=person.id,
+                now=now,
+            )
+            if intent == "escalate":
+                await self._enqueue_escalation_jobs(conn, ws, handoff_id, target_person, now)
+            state = handoff_from_row(await store.load_handoff(conn, handoff_id))
+            return Escalated(state, created=True)
+
+    async def _enqueue_escalation_jobs(
+        self, conn, ws: Workspace, handoff_id: uuid.UUID, target: Person | None, now: datetime
+    ) -> None:
+        await store.insert_card(
+            conn, handoff_id=handoff_id, platform=ws.platform, channel=ws.escalation_channel, now=now
+        )
+        await outbox.enqueue(
+            conn,
+            kind=job_kinds.CARD_SYNC,
+            handoff_id=handoff_id,
+            dedupe_key=job_kinds.card_key(handoff_id),
+            now=now,
+        )
+        await outbox.enqueue(
+            conn,
+            kind=job_kinds.ASSESS,
+            handoff_id=handoff_id,
+            dedupe_key=job_kinds.assess_key(handoff_id),
+            now=now,
+        )
+        if target is not None:
+            await outbox.enqueue(
+                conn,
+                kind=job_kinds.NOTIFY_TARGET,
+                handoff_id=handoff_id,
+                payload={"person_id": target.id},
+                dedupe_key=f"notify:{handoff_id}:{target.id}",
+                now=now,
+            )
+
+    async def escalate_parked(
+        self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
+    ) -> TransitionOutcome | NoChannel:
+        """Turn the author's parked snapshot into a live escalation (card, assessment, notify)."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            ws = await self._workspace(conn, workspace)
+            actor = await self._person(conn, ws.id, person)
+            if not ws.escalation_channel:
+                return NoChannel(ws)
+            version = await store.transition_handoff(
+                conn,
+                handoff_id=handoff_id,
+                workspace_id=ws.id,
+                guard={"intent": "park", "status": "open", "created_by": actor.id},
+                values={"intent": "escalate", "escalated_at": now},
+                now=now,
+            )
+            if version is None:
+                return await self._refusal(conn, ws.id, handoff_id, actor, wanted="author")
+            row = await store.load_handoff(conn, handoff_id)
+            target = person_from_row(row, "p_target")
+            await store.insert_event(
+                conn, workspace_id=ws.id, handoff_id=handoff_id, kind="created", actor_id=actor.id, now=now
+            )
+            await self._enqueue_escalation_jobs(conn, ws, handoff_id, target, now)
+            return Done(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+
+    # --- claiming ------------------------------------------------------------------------
+
+    async def claim(
+        self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
+    ) -> ClaimOutcome:
+        """Exactly one engineer wins. The conditional UPDATE's row count decides (invariant 2)."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            claimer = await self._person(conn, ws_id, person)
+            if claimer.role == "viewer":
+                await store.insert_event(
+                    conn, workspace_id=ws_id, kind="claim_refused", actor_id=claimer.id,
+                    data={"reason": "viewer", "handoff": str(handoff_id)}, now=now,
+                )
+                return Refused("viewer")
+            version = await store.claim_handoff(
+                conn, handoff_id=handoff_id, workspace_id=ws_id, person_id=claimer.id, now=now
+            )
+            if version is not None:
+                await store.insert_event(
+                    conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claimed", actor_id=claimer.id, now=now
+                )
+                await self._enqueue_card_sync(conn, handoff_id, now)
+                await outbox.enqueue(
+                    conn,
+                    kind=job_kinds.THREAD_REPLY,
+                    handoff_id=handoff_id,
+                    payload={"reply": "claimed", "person_id": claimer.id},
+                    dedupe_key=f"reply:claimed:{handoff_id}:{claimer.id}:{version}",
+                    now=now,
+                )
+                return Won(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+            row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
+            if row is None:
+                return Refused("not_found")
+            state = handoff_from_row(row)
+            if state.claimed_by is not None and state.claimed_by.id == claimer.id:
+                return AlreadyYours(state)
+            if state.claimed_by is not None:
+                # One thread reply per losing person per winner, however often they click.
+                first = await store.insert_event(
+                    conn,
+                    workspace_id=ws_id,
+                    handoff_id=handoff_id,
+                    kind="conflict",
+                    actor_id=claimer.id,
+                    data={"winner": state.claimed_by.external_id},
+                    dedupe_key=f"conflict:{handoff_id}:{state.claimed_by.id}:{claimer.id}",
+                    now=now,
+                )
+                if first:
+                    await outbox.enqueue(
+                        conn,
+                        kind=job_kinds.THREAD_REPLY,
+                        handoff_id=handoff_id,
+                        payload={"reply": "conflict", "person_id": claimer.id, "winner_id": state.claimed_by.id},
+                        now=now,
+                    )
+                return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)
+            reason = "own_escalation" if state.author.id == claimer.id else "not_open"
+            await store.insert_event(
+                conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claim_refused",
+                actor_id=claimer.id, data={"reason": reason}, now=now,
+            )
+            return Refused(reason, state)
+
+    # --- guarded transitions ----------------------------------------------------------
+
+    async def release(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
+        """The owner hands the escalation back to the queue."""
+        return await self._transition(
+            workspace, person, handoff_id,
+            kind="released",
+            guard_for=lambda actor: {"status": "claimed", "claimed_by": actor.id},
+            values={"status": "open", "claimed_by": None, "claimed_at": None, "first_action_at": None},
+            wanted="owner",
+        )
+
+    async def resolve(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
+        """The owner marks it done."""
+        return await self._transition(
+            workspace, person, handoff_id,
+            kind="resolved",
+            guard_for=lambda actor: {"status": "claimed", "claimed_by": actor.id},
+            values={"status": "resolved", "closed_at": self.clock()},
+            wanted="owner",
+        )
+
+    async def cancel(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
+        """The author withdraws an escalation nobody has picked up (or a parked one)."""
+        return await self._transition(
+            workspace, person, handoff_id,
+            kind="cancelled",
+            guard_for=lambda actor: {"status": "open", "created_by": actor.id},
+            values={"status": "cancelled", "closed_at": self.clock()},
+            wanted="author",
+        )
+
+    async def _transition(
+        self,
+        workspace: WorkspaceKey,
+        person: PersonKey,
+        handoff_id: uuid.UUID,
+        *,
+        kind: str,
+        guard_for: Callable[[Person], dict[str, Any]],
+        values: dict[str, Any],
+        wanted: str,
+    ) -> TransitionOutcome:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            actor = await self._person(conn, ws_id, person)
+            version = await store.transition_handoff(
+                conn, handoff_id=handoff_id, workspace_id=ws_id, guard=guard_for(actor), values=values, now=now
+            )
+            if version is None:
+                return await self._refusal(conn, ws_id, handoff_id, actor, wanted=wanted)
+            await store.insert_event(
+                conn, workspace_id=ws_id, handoff_id=handoff_id, kind=kind, actor_id=actor.id, now=now
+            )
+            await self._enqueue_card_sync(conn, handoff_id, now)
+            return Done(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+
+    async def _refusal(self, conn, ws_id: int, handoff_id: uuid.UUID, actor: Person, *, wanted: str) -> Refused:
+        row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
+        if row is None:
+            return Refused("not_found")
+        state = handoff_from_row(row)
+        if wanted == "owner" and (state.claimed_by is None or state.claimed_by.id != actor.id):
+            return Refused("not_owner", state)
+        if wanted == "author" and state.author.id != actor.id:
+            return Refused("not_author", state)
+        return Refused("not_open", state)
+
+    async def _enqueue_card_sync(self, conn, handoff_id: uuid.UUID, now: datetime) -> None:
+        """Only handoffs that have a card get a sync (a parked one has none)."""
+        await outbox.enqueue(
+            conn,
+            kind=job_kinds.CARD_SYNC,
+            handoff_id=handoff_id,
+            dedupe_key=job_kinds.card_key(handoff_id),
+            now=now,
+        )
+
+    async def record_first_action(
+        self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
+    ) -> bool:
+        """The owner did something visible (first message in the card's thread). Counted once."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            actor = await self._person(conn, ws_id, person)
+            recorded = await store.set_first_action(conn, handoff_id=handoff_id, person_id=actor.id, now=now)
+            if recorded:
+                await store.insert_event(
+                    conn, workspace_id=ws_id, handoff_id=handoff_id, kind="first_action", actor_id=actor.id, now=now
+                )
+            return recorded
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def get(self, *, workspace: WorkspaceKey, handoff_id: uuid.UUID) -> HandoffState | None:
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
+            return handoff_from_row(row) if row else None
+
+    async def load(self, handoff_id: uuid.UUID) -> HandoffState | None:
+        """By id alone: for jobs, which carry no workspace of their own."""
+        async with self.db.transaction() as conn:
+            row = await store.load_handoff(conn, handoff_id)
+            return handoff_from_row(row) if row else None
+
+    async def person(self, person_id: int) -> Person | None:
+        async with self.db.transaction() as conn:
+            row = await store.get_person(conn, person_id)
+            return person_from_row(row) if row else None
+
+    async def queue(self, *, workspace: WorkspaceKey, viewer: PersonKey, limit: int = 50) -> list[HandoffState]:
+        """Open escalations, oldest first, without the viewer's own."""
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            me = await self._person(conn, ws_id, viewer)
+            rows = await store.list_queue(conn, workspace_id=ws_id, exclude_person_id=me.id, limit=limit)
+            return [handoff_from_row(r) for r in rows]
+
+    async def parked(self, *, workspace: WorkspaceKey, person: PersonKey, limit: int = 50) -> list[HandoffState]:
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            me = await self._person(conn, ws_id, person)
+            rows = await store.list_parked(conn, workspace_id=ws_id, person_id=me.id, limit=limit)
+            return [handoff_from_row(r) for r in rows]
+
+    async def events(self, handoff_id: uuid.UUID) -> list[dict[str, Any]]:
+        async with self.db.transaction() as conn:
+            return [dict(r) for r in await store.list_events(conn, handoff_id=handoff_id)]
+
+    async def stats(self, *, workspace: WorkspaceKey, since: datetime) -> Stats:
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            rows = await store.handoff_times(conn, workspace_id=ws_id, since=since)
+        to_claim = [(r["claimed_at"] - r["escalated_at"]).total_seconds() for r in rows if r["claimed_at"]]
+        to_action = [
+            (r["first_action_at"] - r["escalated_at"]).total_seconds() for r in rows if r["first_action_at"]
+        ]
+        return Stats(
+            count=len(rows),
+            claimed=len(to_claim),
+            time_to_claim_median_s=_median(to_claim),
+            time_to_claim_p90_s=_p90(to_claim),
+            time_to_first_action_median_s=_median(to_action),
+            time_to_first_action_p90_s=_p90(to_action),
+        )
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _p90(values: list[float]) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]

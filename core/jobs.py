@@ -1,0 +1,18 @@
+"""Job kinds the core enqueues, and the keys that keep one handoff's effects in order."""
+
+from __future__ import annotations
+
+import uuid
+
+CARD_SYNC = "card.sync"  # post the card, or edit it to the handoff's current version
+ASSESS = "assess"  # ask the model (or the heuristic) for a diagnostic assessment
+THREAD_REPLY = "thread.reply"  # a reply in the card's thread (conflict, claimed checklist)
+NOTIFY_TARGET = "notify.target"  # a direct message to the senior the author named
+
+
+def card_key(handoff_id: uuid.UUID) -> str:
+    return f"card:{handoff_id}"
+
+
+def assess_key(handoff_id: uuid.UUID) -> str:
+    return f"assess:{handoff_id}"

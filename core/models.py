@@ -1,0 +1,164 @@
+"""Values the core hands out: handoff state and the outcomes of commands."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from core.snapshot import Snapshot
+
+Platform = Literal["slack", "teams", "local"]
+Role = Literal["viewer", "engineer", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "engineer", "admin")
+
+
+@dataclass(frozen=True)
+class WorkspaceKey:
+    """How adapters name a workspace: a Slack team id or a Teams tenant id, on its platform."""
+
+    platform: str
+    external_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PersonKey:
+    """How adapters name a person: the platform user id and the name to show."""
+
+    external_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    external_id: str
+    display_name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    escalation_channel: str | None
+    conversation_ref: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    """Where a handoff's card lives on its platform, and what it shows."""
+
+    id: int
+    platform: str
+    channel: str
+    message_ref: str | None
+    conversation_ref: str | None
+    service_url: str | None
+    rendered_version: int
+    state: str
+
+
+@dataclass(frozen=True)
+class HandoffState:
+    """Everything a card or a reply needs about one handoff, as of one version."""
+
+    id: uuid.UUID
+    workspace: Workspace
+    intent: str
+    status: str
+    author: Person
+    target: Person | None
+    snapshot: Snapshot
+    assessment: dict[str, Any] | None
+    assessment_state: str
+    claimed_by: Person | None
+    claimed_at: datetime | None
+    first_action_at: datetime | None
+    closed_at: datetime | None
+    version: int
+    created_at: datetime
+    escalated_at: datetime | None
+    updated_at: datetime
+    card: CardRecord | None = None
+
+
+# --- claim outcomes: expected races are values, not exceptions -------------------------
+
+
+@dataclass(frozen=True)
+class Won:
+    handoff: HandoffState
+
+
+@dataclass(frozen=True)
+class AlreadyYours:
+    handoff: HandoffState
+
+
+@dataclass(frozen=True)
+class Lost:
+    handoff: HandoffState
+    winner: Person
+    claimed_at: datetime
+
+
+RefusalReason = Literal["own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author"]
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: RefusalReason
+    handoff: HandoffState | None = None
+
+
+ClaimOutcome = Won | AlreadyYours | Lost | Refused
+
+
+@dataclass(frozen=True)
+class Done:
+    """A guarded transition (release, resolve, cancel, escalate-parked) happened."""
+
+    handoff: HandoffState
+
+
+TransitionOutcome = Done | Refused
+
+
+@dataclass(frozen=True)
+class Escalated:
+    handoff: HandoffState
+    created: bool  # False when the idempotency key named an existing handoff
+
+
+@dataclass(frozen=True)
+class NoChannel:
+    """The workspace has no escalation channel yet, so nothing was created."""
+
+    workspace: Workspace
+
+
+@dataclass(frozen=True)
+class Stats:
+    count: int
+    claimed: int
+    time_to_claim_median_s: float | None
+    time_to_claim_p90_s: float | None
+    time_to_first_action_median_s: float | None
+    time_to_first_action_p90_s: float | None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    handoff_id: uuid.UUID | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    max_attempts: int = 8
+    dedupe_key: str | None = None
+    last_error: str | None = None

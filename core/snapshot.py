@@ -1,0 +1,79 @@
+"""What an escalation says about the problem, and the limits on each field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+URGENCIES = ("low", "normal", "high", "critical")
+
+# field -> (required, max characters). Slack modal inputs allow 3,000 characters at most.
+FIELD_LIMITS: dict[str, tuple[bool, int]] = {
+    "summary": (True, 2000),
+    "tried": (False, 3000),
+    "notes": (False, 3000),
+    "ticket": (False, 100),
+    "domain": (False, 100),
+    "excerpt": (False, 12000),
+    "source_link": (False, 2000),
+}
+FIELD_LABELS = {
+    "summary": "Problem summary",
+    "tried": "What I've tried",
+    "notes": "Notes",
+    "urgency": "Urgency",
+    "ticket": "Ticket reference",
+    "domain": "Problem domain",
+    "excerpt": "Conversation excerpt",
+    "source_link": "Source link",
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    summary: str
+    tried: str = ""
+    notes: str = ""
+    urgency: str = "normal"
+    ticket: str = ""
+    domain: str = ""
+    excerpt: str = ""
+    source_link: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Validation failed; `errors` maps each bad field to a message a person can act on."""
+
+    errors: dict[str, str]
+
+
+def validate_snapshot(fields: dict[str, Any]) -> Snapshot | Invalid:
+    """Check user input against the limits; never raises for bad input."""
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for name, (required, limit) in FIELD_LIMITS.items():
+        raw = fields.get(name)
+        value = "" if raw is None else str(raw).strip()
+        label = FIELD_LABELS[name]
+        if required and not value:
+            errors[name] = f"{label} is required."
+        elif len(value) > limit:
+            errors[name] = f"{label} is {len(value):,} characters; the limit is {limit:,}."
+        clean[name] = value
+    urgency = str(fields.get("urgency") or "normal").strip().lower()
+    if urgency not in URGENCIES:
+        errors["urgency"] = f"Urgency must be one of: {', '.join(URGENCIES)}."
+    unknown = set(fields) - set(FIELD_LIMITS) - {"urgency"}
+    for name in sorted(unknown):
+        errors[name] = f"Unknown field {name!r}."
+    if errors:
+        return Invalid(errors)
+    return Snapshot(urgency=urgency, **clean)

@@ -1,0 +1,114 @@
+"""Engine construction and the one transaction helper every caller uses."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from db.errors import DatabaseConfigError, DatabaseUnavailable
+
+SUPPORTED_DRIVERS = {"postgresql+asyncpg": "postgresql", "sqlite+aiosqlite": "sqlite"}
+_UNREACHABLE = (OSError, socket.gaierror, TimeoutError, ConnectionError)
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    if isinstance(error, _UNREACHABLE):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        orig = error.orig
+        name = type(orig).__name__ if orig is not None else ""
+        cause = getattr(orig, "__cause__", None)
+        return (
+            isinstance(error, (exc.OperationalError, exc.InterfaceError))
+            and ("Connection" in name or "connect" in str(error).lower() or isinstance(cause, _UNREACHABLE))
+        )
+    return False
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "<unparseable URL>"
+
+
+class Database:
+    """An async engine and a way to run one transaction on it."""
+
+    def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
+        try:
+            parsed = make_url(url)
+        except exc.ArgumentError as error:
+            raise DatabaseConfigError(f"HANDOFF_DATABASE_URL is not a database URL: {url!r}") from error
+        driver = parsed.drivername
+        if driver not in SUPPORTED_DRIVERS:
+            raise DatabaseConfigError(
+                f"HANDOFF_DATABASE_URL uses driver {driver!r}; use postgresql+asyncpg://... "
+                "or sqlite+aiosqlite:///path.db"
+            )
+        self.url = url
+        self.dialect = SUPPORTED_DRIVERS[driver]
+        if self.dialect == "postgresql":
+            self.engine: AsyncEngine = create_async_engine(
+                parsed,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args={"timeout": 5, "server_settings": {"application_name": "handoff"}},
+            )
+        else:
+            self.engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
+            _make_sqlite_serializable(self.engine)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: commits when the block ends, rolls back on any error.
+
+        Connection-level failures surface as DatabaseUnavailable so callers can answer plainly.
+        """
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except DatabaseUnavailable:
+            raise
+        except Exception as error:
+            if _is_connection_error(error):
+                raise DatabaseUnavailable(
+                    f"database unreachable ({describe_url(self.url)}): {error.__class__.__name__}: "
+                    f"{str(error).splitlines()[0] if str(error) else ''}"
+                ) from error
+            raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _make_sqlite_serializable(engine: AsyncEngine) -> None:
+    """SQLite: WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

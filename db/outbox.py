@@ -1,0 +1,221 @@
+"""The job outbox: jobs commit with the state change that causes them; workers lease them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.store import dialect_insert
+from db.tables import jobs
+
+NOTIFY_CHANNEL = "handoff_jobs"
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    now: datetime,
+    handoff_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    run_after: datetime | None = None,
+    max_attempts: int = 8,
+) -> bool:
+    """Add a job to the caller's transaction. A job already pending under the same key absorbs it."""
+    stmt = dialect_insert(conn, jobs).values(
+        kind=kind,
+        handoff_id=handoff_id,
+        payload=payload or {},
+        state="pending",
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after or now,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        updated_at=now,
+    )
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["dedupe_key"], index_where=text("state = 'pending'")
+        )
+    added = (await conn.execute(stmt)).rowcount == 1
+    if added and conn.dialect.name == "postgresql":
+        # Delivered on commit only, so a rolled-back job wakes nobody.
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return added
+
+
+async def claim_next(
+    conn: AsyncConnection, *, worker_id: str, now: datetime, lease_s: float, kinds: list[str] | None = None
+) -> RowMapping | None:
+    """Lease one due job: pending and due, or running with an expired lease (its worker died).
+
+    A job waits while another job with the same dedupe_key is running, so effects on one
+    handoff's card never overlap. PostgreSQL: FOR UPDATE SKIP LOCKED lets workers pass each other.
+    """
+    other = jobs.alias("other")
+    busy_sibling = exists().where(
+        other.c.dedupe_key == jobs.c.dedupe_key,
+        other.c.id != jobs.c.id,
+        other.c.state == "running",
+    )
+    due = or_(
+        and_(jobs.c.state == "pending", jobs.c.run_after <= now),
+        and_(jobs.c.state == "running", jobs.c.lease_until < now),
+    )
+    candidate = select(jobs.c.id).where(due, ~busy_sibling)
+    if kinds:
+        candidate = candidate.where(jobs.c.kind.in_(kinds))
+    candidate = candidate.order_by(jobs.c.run_after, jobs.c.id).limit(1)
+    if conn.dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    stmt = (
+        update(jobs)
+        .where(jobs.c.id == candidate.scalar_subquery())
+        .values(
+            state="running",
+            lease_owner=worker_id,
+            lease_until=now + timedelta(seconds=lease_s),
+            attempts=jobs.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    )
+    return (await conn.execute(stmt)).mappings().first()
+
+
+def _owned(job_id: int, worker_id: str):
+    return and_(jobs.c.id == job_id, jobs.c.lease_owner == worker_id, jobs.c.state == "running")
+
+
+async def extend_lease(
+    conn: AsyncConnection, *, job_id: int, worker_id: str, now: datetime, lease_s: float
+) -> bool:
+    stmt = (
+        update(jobs)
+        .where(_owned(job_id, worker_id))
+        .values(lease_until=now + timedelta(seconds=lease_s), updated_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def complete(conn: AsyncConnection, *, job_id: int, worker_id: str, now: datetime) -> bool:
+    stmt = (
+        update(jobs)
+        .where(_owned(job_id, worker_id))
+        .values(state="done", lease_owner=None, lease_until=None, updated_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def reschedule(
+    conn: AsyncConnection,
+    *,
+    job_id: int,
+    worker_id: str,
+    now: datetime,
+    run_after: datetime,
+    error: str | None,
+    refund_attempt: bool = False,
+) -> bool:
+    """Back to pending for a later try. If a sibling is already pending, this one folds into it."""
+    values: dict[str, Any] = {
+        "state": "pending",
+        "lease_owner": None,
+        "lease_until": None,
+        "run_after": run_after,
+        "last_error": error,
+        "updated_at": now,
+    }
+    if refund_attempt:
+        values["attempts"] = jobs.c.attempts - 1
+    row = (await conn.execute(select(jobs.c.dedupe_key).where(jobs.c.id == job_id))).first()
+    key = row.dedupe_key if row else None
+    if key is not None:
+        pending = (
+            await conn.execute(
+                select(jobs.c.id).where(
+                    jobs.c.dedupe_key == key, jobs.c.state == "pending", jobs.c.id != job_id
+                )
+            )
+        ).first()
+        if pending is not None:
+            # The pending sibling will do the same work; keep the earlier due time.
+            await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == pending.id, jobs.c.run_after > run_after)
+                .values(run_after=run_after, updated_at=now)
+            )
+            values = {"state": "done", "lease_owner": None, "lease_until": None, "last_error": error, "updated_at": now}
+    stmt = update(jobs).where(_owned(job_id, worker_id)).values(**values)
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def fail(conn: AsyncConnection, *, job_id: int, worker_id: str, now: datetime, error: str) -> bool:
+    stmt = (
+        update(jobs)
+        .where(_owned(job_id, worker_id))
+        .values(state="failed", lease_owner=None, lease_until=None, last_error=error, updated_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def get_job(conn: AsyncConnection, job_id: int) -> RowMapping | None:
+    return (await conn.execute(select(jobs).where(jobs.c.id == job_id))).mappings().first()
+
+
+async def list_jobs(conn: AsyncConnection, *, handoff_id: uuid.UUID | None = None, kind: str | None = None):
+    stmt = select(jobs).order_by(jobs.c.id)
+    if handoff_id is not None:
+        stmt = stmt.where(jobs.c.handoff_id == handoff_id)
+    if kind is not None:
+        stmt = stmt.where(jobs.c.kind == kind)
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def next_due_in(conn: AsyncConnection, *, now: datetime) -> float | None:
+    """Seconds until the next pending job is due (0 if one is due now), or None when idle."""
+    stmt = select(jobs.c.run_after).where(jobs.c.state == "pending").order_by(jobs.c.run_after).limit(1)
+    run_after = (await conn.execute(stmt)).scalar_one_or_none()
+    if run_after is None:
+        return None
+    return max(0.0, (run_after - now).total_seconds())
+
+
+class Listener:
+    """LISTEN for new-job notifications on a dedicated PostgreSQL connection."""
+
+    def __init__(self, database, on_notify) -> None:
+        self.database = database
+        self.on_notify = on_notify
+        self._conn = None
+        self._raw = None
+
+    async def __aenter__(self) -> Listener:
+        self._conn = await self.database.engine.connect()
+        raw = await self._conn.get_raw_connection()
+        self._raw = raw.driver_connection
+        await self._raw.add_listener(NOTIFY_CHANNEL, self._callback)
+        return self
+
+    def _callback(self, *_args) -> None:
+        self.on_notify()
+
+    async def __aexit__(self, *_exc) -> None:
+        try:
+            if self._raw is not None and not self._raw.is_closed():
+                await self._raw.remove_listener(NOTIFY_CHANNEL, self._callback)
+        finally:
+            if self._conn is not None:
+                await self._conn.close()
+
+
+async def count_running(conn: AsyncConnection) -> int:
+    stmt = select(func.count()).select_from(jobs).where(jobs.c.state == "running")
+    return (await conn.execute(stmt)).scalar_one()

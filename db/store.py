@@ -1,0 +1,370 @@
+"""Queries on one connection inside the caller's transaction. Nothing here commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.tables import cards, events, handoffs, people, workspaces
+
+
+def dialect_insert(conn: AsyncConnection, table):
+    """INSERT with ON CONFLICT support on either backend."""
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+# --- workspaces and people ---------------------------------------------------------------
+
+
+async def upsert_workspace(
+    conn: AsyncConnection, *, platform: str, external_id: str, name: str, now: datetime
+) -> RowMapping:
+    stmt = dialect_insert(conn, workspaces).values(
+        platform=platform, external_id=external_id, name=name, settings={}, created_at=now
+    )
+    if name:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "external_id"], set_={"name": name}
+        )
+    else:
+        # A no-op update so RETURNING yields the existing row.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "external_id"], set_={"platform": stmt.excluded.platform}
+        )
+    return (await conn.execute(stmt.returning(*workspaces.c))).mappings().one()
+
+
+async def get_workspace(conn: AsyncConnection, *, platform: str, external_id: str) -> RowMapping | None:
+    stmt = select(workspaces).where(
+        workspaces.c.platform == platform, workspaces.c.external_id == external_id
+    )
+    return (await conn.execute(stmt)).mappings().first()
+
+
+async def get_workspace_by_id(conn: AsyncConnection, workspace_id: int) -> RowMapping | None:
+    return (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).mappings().first()
+
+
+async def set_workspace_channel(
+    conn: AsyncConnection, *, workspace_id: int, channel: str, conversation_ref: dict | None
+) -> None:
+    await conn.execute(
+        update(workspaces)
+        .where(workspaces.c.id == workspace_id)
+        .values(escalation_channel=channel, conversation_ref=conversation_ref)
+    )
+
+
+async def upsert_person(
+    conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime
+) -> RowMapping:
+    stmt = dialect_insert(conn, people).values(
+        workspace_id=workspace_id,
+        external_id=external_id,
+        display_name=display_name or external_id,
+        role="engineer",
+        created_at=now,
+    )
+    if display_name:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace_id", "external_id"], set_={"display_name": display_name}
+        )
+    else:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace_id", "external_id"], set_={"external_id": stmt.excluded.external_id}
+        )
+    return (await conn.execute(stmt.returning(*people.c))).mappings().one()
+
+
+async def get_person(conn: AsyncConnection, person_id: int) -> RowMapping | None:
+    return (await conn.execute(select(people).where(people.c.id == person_id))).mappings().first()
+
+
+async def set_role(conn: AsyncConnection, *, person_id: int, role: str) -> None:
+    await conn.execute(update(people).where(people.c.id == person_id).values(role=role))
+
+
+# --- handoffs -----------------------------------------------------------------------------
+
+_author = people.alias("author")
+_target = people.alias("target")
+_claimer = people.alias("claimer")
+
+
+def _person_columns(alias, prefix: str) -> list:
+    return [
+        alias.c.id.label(f"{prefix}_id"),
+        alias.c.external_id.label(f"{prefix}_external_id"),
+        alias.c.display_name.label(f"{prefix}_display_name"),
+        alias.c.role.label(f"{prefix}_role"),
+    ]
+
+
+_HANDOFF_VIEW = (
+    select(
+        handoffs,
+        workspaces.c.platform.label("ws_platform"),
+        workspaces.c.external_id.label("ws_external_id"),
+        workspaces.c.name.label("ws_name"),
+        workspaces.c.escalation_channel.label("ws_escalation_channel"),
+        workspaces.c.conversation_ref.label("ws_conversation_ref"),
+        *_person_columns(_author, "p_author"),
+        *_person_columns(_target, "p_target"),
+        *_person_columns(_claimer, "p_claimer"),
+        cards.c.id.label("card_id"),
+        cards.c.platform.label("card_platform"),
+        cards.c.channel.label("card_channel"),
+        cards.c.message_ref.label("card_message_ref"),
+        cards.c.conversation_ref.label("card_conversation_ref"),
+        cards.c.service_url.label("card_service_url"),
+        cards.c.rendered_version.label("card_rendered_version"),
+        cards.c.state.label("card_state"),
+    )
+    .join(workspaces, workspaces.c.id == handoffs.c.workspace_id)
+    .join(_author, _author.c.id == handoffs.c.created_by)
+    .outerjoin(_target, _target.c.id == handoffs.c.target_id)
+    .outerjoin(_claimer, _claimer.c.id == handoffs.c.claimed_by)
+    .outerjoin(
+        cards, and_(cards.c.handoff_id == handoffs.c.id, cards.c.platform == workspaces.c.platform)
+    )
+)
+
+
+async def load_handoff(
+    conn: AsyncConnection, handoff_id: uuid.UUID, *, workspace_id: int | None = None
+) -> RowMapping | None:
+    stmt = _HANDOFF_VIEW.where(handoffs.c.id == handoff_id)
+    if workspace_id is not None:
+        stmt = stmt.where(handoffs.c.workspace_id == workspace_id)
+    return (await conn.execute(stmt)).mappings().first()
+
+
+async def insert_handoff(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Insert unless the workspace already has a handoff with this idempotency key."""
+    stmt = dialect_insert(conn, handoffs).values(**values)
+    if values.get("idempotency_key") is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
+    result = await conn.execute(stmt)
+    return result.rowcount == 1
+
+
+async def find_handoff_id(conn: AsyncConnection, *, workspace_id: int, idempotency_key: str) -> uuid.UUID | None:
+    stmt = select(handoffs.c.id).where(
+        handoffs.c.workspace_id == workspace_id, handoffs.c.idempotency_key == idempotency_key
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def claim_handoff(
+    conn: AsyncConnection, *, handoff_id: uuid.UUID, workspace_id: int, person_id: int, now: datetime
+) -> int | None:
+    """The single-winner claim: one conditional UPDATE. Returns the new version, or None if it lost."""
+    stmt = (
+        update(handoffs)
+        .where(
+            handoffs.c.id == handoff_id,
+            handoffs.c.workspace_id == workspace_id,
+            handoffs.c.claimed_by.is_(None),
+            handoffs.c.created_by != person_id,
+            handoffs.c.status == "open",
+            handoffs.c.intent == "escalate",
+        )
+        .values(
+            status="claimed",
+            claimed_by=person_id,
+            claimed_at=now,
+            version=handoffs.c.version + 1,
+            updated_at=now,
+        )
+        .returning(handoffs.c.version)
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def transition_handoff(
+    conn: AsyncConnection,
+    *,
+    handoff_id: uuid.UUID,
+    workspace_id: int,
+    guard: dict[str, Any],
+    values: dict[str, Any],
+    now: datetime,
+) -> int | None:
+    """A guarded state change: applies `values` only where every `guard` column matches.
+
+    A guard value that is a list/tuple means "one of". Returns the new version or None.
+    """
+    conditions = [handoffs.c.id == handoff_id, handoffs.c.workspace_id == workspace_id]
+    for column, expected in guard.items():
+        col = handoffs.c[column]
+        if isinstance(expected, (list, tuple)):
+            conditions.append(col.in_(expected))
+        elif expected is None:
+            conditions.append(col.is_(None))
+        else:
+            conditions.append(col == expected)
+    stmt = (
+        update(handoffs)
+        .where(*conditions)
+        .values(**values, version=handoffs.c.version + 1, updated_at=now)
+        .returning(handoffs.c.version)
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def set_first_action(
+    conn: AsyncConnection, *, handoff_id: uuid.UUID, person_id: int, now: datetime
+) -> bool:
+    """Record the owner's first action once; later calls change nothing."""
+    stmt = (
+        update(handoffs)
+        .where(
+            handoffs.c.id == handoff_id,
+            handoffs.c.claimed_by == person_id,
+            handoffs.c.first_action_at.is_(None),
+        )
+        .values(first_action_at=now, updated_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def list_queue(
+    conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None, limit: int
+) -> Sequence[RowMapping]:
+    stmt = _HANDOFF_VIEW.where(
+        handoffs.c.workspace_id == workspace_id,
+        handoffs.c.status == "open",
+        handoffs.c.intent == "escalate",
+    )
+    if exclude_person_id is not None:
+        stmt = stmt.where(handoffs.c.created_by != exclude_person_id)
+    stmt = stmt.order_by(handoffs.c.escalated_at, handoffs.c.id).limit(limit)
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def list_parked(
+    conn: AsyncConnection, *, workspace_id: int, person_id: int, limit: int
+) -> Sequence[RowMapping]:
+    stmt = (
+        _HANDOFF_VIEW.where(
+            handoffs.c.workspace_id == workspace_id,
+            handoffs.c.created_by == person_id,
+            handoffs.c.intent == "park",
+            handoffs.c.status == "open",
+        )
+        .order_by(handoffs.c.created_at, handoffs.c.id)
+        .limit(limit)
+    )
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def handoff_times(
+    conn: AsyncConnection, *, workspace_id: int, since: datetime
+) -> Sequence[RowMapping]:
+    stmt = select(
+        handoffs.c.escalated_at, handoffs.c.claimed_at, handoffs.c.first_action_at
+    ).where(
+        handoffs.c.workspace_id == workspace_id,
+        handoffs.c.intent == "escalate",
+        handoffs.c.escalated_at >= since,
+    )
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def set_assessment(
+    conn: AsyncConnection,
+    *,
+    handoff_id: uuid.UUID,
+    state: str,
+    assessment: dict[str, Any] | None,
+    now: datetime,
+) -> int | None:
+    """Store an assessment unless one already landed; returns the new version or None."""
+    stmt = (
+        update(handoffs)
+        .where(handoffs.c.id == handoff_id, handoffs.c.assessment_state == "pending")
+        .values(
+            assessment_state=state,
+            assessment=assessment,
+            version=handoffs.c.version + 1,
+            updated_at=now,
+        )
+        .returning(handoffs.c.version)
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+# --- cards ----------------------------------------------------------------------------------
+
+
+async def insert_card(
+    conn: AsyncConnection, *, handoff_id: uuid.UUID, platform: str, channel: str, now: datetime
+) -> None:
+    stmt = (
+        dialect_insert(conn, cards)
+        .values(handoff_id=handoff_id, platform=platform, channel=channel, state="pending", updated_at=now)
+        .on_conflict_do_nothing(index_elements=["handoff_id", "platform"])
+    )
+    await conn.execute(stmt)
+
+
+async def update_card(conn: AsyncConnection, *, card_id: int, now: datetime, **values: Any) -> None:
+    await conn.execute(update(cards).where(cards.c.id == card_id).values(**values, updated_at=now))
+
+
+async def record_card_rendered(
+    conn: AsyncConnection, *, card_id: int, version: int, now: datetime, **values: Any
+) -> bool:
+    """Move rendered_version forward only; an older render never overwrites a newer one."""
+    stmt = (
+        update(cards)
+        .where(cards.c.id == card_id, cards.c.rendered_version < version)
+        .values(rendered_version=version, updated_at=now, **values)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+async def insert_event(
+    conn: AsyncConnection,
+    *,
+    workspace_id: int,
+    kind: str,
+    now: datetime,
+    handoff_id: uuid.UUID | None = None,
+    actor_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> bool:
+    """Append to the trail. With a dedupe_key, a second insert of the same key changes nothing."""
+    stmt = dialect_insert(conn, events).values(
+        workspace_id=workspace_id,
+        handoff_id=handoff_id,
+        kind=kind,
+        actor_id=actor_id,
+        data=data or {},
+        dedupe_key=dedupe_key,
+        created_at=now,
+    )
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def list_events(conn: AsyncConnection, *, handoff_id: uuid.UUID) -> Sequence[RowMapping]:
+    stmt = select(events).where(events.c.handoff_id == handoff_id).order_by(events.c.id)
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def count_rows(conn: AsyncConnection, table) -> int:
+    return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
