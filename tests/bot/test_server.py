@@ -1,0 +1,51 @@
+"""The process: health, readiness, and start-up migrations."""
+
+import asyncio
+
+import aiohttp
+
+from bot.config import Settings
+from bot.server import SERVICES, create_app
+from db import migrate
+from db.engine import Database
+from tests.servers import serve
+
+
+async def test_healthz_and_readyz_on_a_fresh_database(tmp_path):
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    async with serve(create_app(settings)) as url, aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/healthz") as resp:
+            assert resp.status == 200 and (await resp.json())["status"] == "ok"
+        async with http.get(f"{url}/readyz") as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert body == {"status": "ready", "schema": migrate.head_revision()}
+
+
+async def test_readyz_says_what_is_wrong_when_the_database_is_down(tmp_path):
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    app = create_app(settings, run_worker=False)
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        services = app[SERVICES]
+        await services.database.dispose()
+        services.database = Database("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+        async with http.get(f"{url}/readyz") as resp:
+            body = await resp.json()
+            assert resp.status == 503
+            assert "database unreachable" in body["reason"]
+        async with http.get(f"{url}/healthz") as resp:
+            assert resp.status == 200
+
+
+async def test_two_replicas_upgrading_at_once_on_postgresql(pg_database_url):
+    # Empty the schema so both replicas really race over the first migration.
+    admin = Database(pg_database_url)
+    async with admin.transaction() as conn:
+        await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        await conn.exec_driver_sql("DROP TABLE IF EXISTS events, cards, handoffs, people, workspaces, jobs CASCADE")
+    await admin.dispose()
+    replicas = [Database(pg_database_url) for _ in range(2)]
+    await asyncio.gather(*(migrate.upgrade(r) for r in replicas))
+    for r in replicas:
+        assert await migrate.is_current(r)
+        await r.dispose()
