@@ -432,6 +432,16 @@ class Handoffs:
             row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
             return handoff_from_row(row) if row else None
 
+    async def find_by_card(self, *, workspace: WorkspaceKey, message_ref: str) -> HandoffState | None:
+        """The handoff whose card is this message (thread replies, reactions)."""
+        async with self.db.transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            handoff_id = await store.find_handoff_by_card(
+                conn, workspace_id=ws_id, platform=workspace.platform, message_ref=message_ref
+            )
+            row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id) if handoff_id else None
+            return handoff_from_row(row) if row else None
+
     async def load(self, handoff_id: uuid.UUID) -> HandoffState | None:
         """By id alone: for jobs, which carry no workspace of their own."""
         async with self.db.transaction() as conn:

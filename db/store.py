@@ -368,3 +368,19 @@ async def list_events(conn: AsyncConnection, *, handoff_id: uuid.UUID) -> Sequen
 
 async def count_rows(conn: AsyncConnection, table) -> int:
     return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+async def find_handoff_by_card(
+    conn: AsyncConnection, *, workspace_id: int, platform: str, message_ref: str
+) -> uuid.UUID | None:
+    """Which handoff a posted card (Slack ts / Teams activity or conversation id) belongs to."""
+    stmt = (
+        select(cards.c.handoff_id)
+        .join(handoffs, handoffs.c.id == cards.c.handoff_id)
+        .where(
+            handoffs.c.workspace_id == workspace_id,
+            cards.c.platform == platform,
+            (cards.c.message_ref == message_ref) | (cards.c.conversation_ref == message_ref),
+        )
+    )
+    return (await conn.execute(stmt)).scalars().first()
