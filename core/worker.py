@@ -175,8 +175,8 @@ class Worker:
                 ran += 1
                 continue
             async with self.db.transaction() as conn:
-                due_in = await outbox.next_due_in(conn, now=self.clock())
-                running = await outbox.count_running(conn)
+                due_in = await outbox.next_due_in(conn, now=self.clock(), kinds=list(self.kinds))
+                running = await outbox.count_running(conn, kinds=list(self.kinds))
             if due_in is None and running == 0:
                 return ran
             await asyncio.sleep(min(0.05 if due_in is None else max(due_in, 0.01), 0.25))

@@ -179,9 +179,14 @@ async def list_jobs(conn: AsyncConnection, *, handoff_id: uuid.UUID | None = Non
     return (await conn.execute(stmt)).mappings().all()
 
 
-async def next_due_in(conn: AsyncConnection, *, now: datetime) -> float | None:
-    """Seconds until the next pending job is due (0 if one is due now), or None when idle."""
-    stmt = select(jobs.c.run_after).where(jobs.c.state == "pending").order_by(jobs.c.run_after).limit(1)
+async def next_due_in(conn: AsyncConnection, *, now: datetime, kinds: list[str]) -> float | None:
+    """Seconds until the next pending job of these kinds is due (0 if one is due now), or None when idle."""
+    stmt = (
+        select(jobs.c.run_after)
+        .where(jobs.c.state == "pending", jobs.c.kind.in_(kinds))
+        .order_by(jobs.c.run_after)
+        .limit(1)
+    )
     run_after = (await conn.execute(stmt)).scalar_one_or_none()
     if run_after is None:
         return None
@@ -216,6 +221,6 @@ class Listener:
                 await self._conn.close()
 
 
-async def count_running(conn: AsyncConnection) -> int:
-    stmt = select(func.count()).select_from(jobs).where(jobs.c.state == "running")
+async def count_running(conn: AsyncConnection, *, kinds: list[str]) -> int:
+    stmt = select(func.count()).select_from(jobs).where(jobs.c.state == "running", jobs.c.kind.in_(kinds))
     return (await conn.execute(stmt)).scalar_one()

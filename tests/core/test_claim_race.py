@@ -1,0 +1,57 @@
+"""Exactly one winner under truly concurrent claims on PostgreSQL (separate connections)."""
+
+import asyncio
+
+from core.handoffs import Handoffs
+from core.models import Lost, Refused, Won
+from db.engine import Database
+from tests.factories import ACME, GLOBEX, JUNIOR, escalated, seniors
+
+ENGINEERS = 50
+ROUNDS = 20
+
+
+async def test_fifty_concurrent_claims_one_winner_twenty_times(pg_database_url, pg_db):
+    # A pool big enough that every claimer holds its own connection at the same moment.
+    database = Database(pg_database_url, pool_size=ENGINEERS)
+    handoffs = Handoffs(database)
+    people = seniors(ENGINEERS)
+    try:
+        for round_no in range(ROUNDS):
+            h = await escalated(handoffs, summary=f"round {round_no}")
+            start = asyncio.Event()
+
+            async def click(person):
+                await start.wait()
+                return await handoffs.claim(workspace=ACME, person=person, handoff_id=h.id)
+
+            tasks = [asyncio.create_task(click(p)) for p in people]
+            await asyncio.sleep(0)
+            start.set()
+            outcomes = await asyncio.gather(*tasks)
+
+            winners = [o for o in outcomes if isinstance(o, Won)]
+            losers = [o for o in outcomes if isinstance(o, Lost)]
+            assert len(winners) == 1, f"round {round_no}: {len(winners)} winners"
+            assert len(losers) == ENGINEERS - 1
+            winner = winners[0].handoff.claimed_by
+            assert {lost.winner.id for lost in losers} == {winner.id}
+            assert {lost.claimed_at for lost in losers} == {winners[0].handoff.claimed_at}
+            final = await handoffs.get(workspace=ACME, handoff_id=h.id)
+            assert final.claimed_by == winner and final.version == 2
+            kinds = [e["kind"] for e in await handoffs.events(h.id)]
+            assert kinds.count("claimed") == 1 and kinds.count("conflict") == ENGINEERS - 1
+    finally:
+        await database.dispose()
+
+
+async def test_concurrent_refusals_never_claim(pg_db):
+    handoffs = Handoffs(pg_db)
+    h = await escalated(handoffs)
+    own = [handoffs.claim(workspace=ACME, person=JUNIOR, handoff_id=h.id) for _ in range(10)]
+    foreign = [handoffs.claim(workspace=GLOBEX, person=p, handoff_id=h.id) for p in seniors(10)]
+    outcomes = await asyncio.gather(*own, *foreign)
+    assert all(isinstance(o, Refused) for o in outcomes)
+    assert {o.reason for o in outcomes} == {"own_escalation", "not_found"}
+    state = await handoffs.get(workspace=ACME, handoff_id=h.id)
+    assert state.status == "open" and state.claimed_by is None

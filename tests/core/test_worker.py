@@ -1,0 +1,175 @@
+"""The job outbox and worker on real databases: transactions, leases, retries, exclusivity."""
+
+import asyncio
+import time
+
+import pytest
+
+from bot.config import Settings
+from bot.services import Services
+from core.errors import RetryLater
+from core.handoffs import Handoffs
+from core.worker import JobKind, Worker, backoff_delay
+from db import outbox
+from db.engine import Database
+from db.tables import utcnow
+from tests.factories import ACME, escalated
+from tests.fakes.port import RecordingPort
+
+
+async def enqueue(db, kind, n=1, **kw):
+    async with db.transaction() as conn:
+        for _ in range(n):
+            await outbox.enqueue(conn, kind=kind, now=utcnow(), **kw)
+
+
+async def all_jobs(db, kind=None):
+    async with db.transaction() as conn:
+        return await outbox.list_jobs(conn, kind=kind)
+
+
+async def test_job_in_a_rolled_back_transaction_never_runs(db):
+    ran = []
+    worker = Worker(db, {"note": JobKind(lambda job: _append(ran, job))})
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await outbox.enqueue(conn, kind="note", now=utcnow())
+            raise RuntimeError("the state change failed")
+    assert await worker.drain(timeout_s=2) == 0
+    assert ran == [] and await all_jobs(db) == []
+
+
+async def _append(into, job):
+    into.append(job.id)
+
+
+async def test_dead_workers_job_is_finished_by_another_and_applied_once(db):
+    port = RecordingPort()
+    handoffs = Handoffs(db)
+    services = Services(settings=Settings(database_url="sqlite://unused"), database=db, handoffs=handoffs, ports={"slack": port})
+    h = await escalated(handoffs)
+    port.hang_post.set()  # the first worker posts, then dies before recording it
+    doomed = Worker(db, services.job_kinds(), lease_s=0.5, worker_id="doomed")
+    task = asyncio.create_task(doomed.run_one())
+    for _ in range(100):
+        if port.posts:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    port.hang_post.clear()
+
+    survivor = Worker(db, services.job_kinds(), lease_s=5, worker_id="survivor")
+    await asyncio.sleep(0.6)  # the dead worker's lease runs out
+    await survivor.drain(timeout_s=10)
+    state = await handoffs.get(workspace=ACME, handoff_id=h.id)
+    assert port.posts == 1, "the replayed job posted a second card"
+    assert state.card.state == "posted" and state.card.message_ref == f"ts-{h.id}"
+    syncs = await all_jobs(db, "card.sync")
+    assert syncs[0]["attempts"] == 2, "the dead worker's job was not taken over"
+    assert {j["state"] for j in syncs} == {"done"}
+
+
+async def test_two_postgresql_workers_never_run_the_same_job(pg_database_url, pg_db):
+    running: set[int] = set()
+    ran: list[int] = []
+    overlaps: list[int] = []
+    per_key_running: dict[str, int] = {}
+
+    async def handle(job):
+        if job.id in running:
+            overlaps.append(job.id)
+        key = job.payload["key"]
+        if per_key_running.get(key):
+            overlaps.append(-job.id)
+        running.add(job.id)
+        per_key_running[key] = 1
+        await asyncio.sleep(0.005)
+        running.discard(job.id)
+        per_key_running[key] = 0
+        ran.append(job.id)
+
+    async with pg_db.transaction() as conn:
+        for i in range(200):
+            await outbox.enqueue(conn, kind="work", now=utcnow(), payload={"key": f"k{i % 20}"})
+    databases = [Database(pg_database_url) for _ in range(2)]
+    workers = [Worker(d, {"work": JobKind(handle)}, concurrency=4, poll_s=0.05, worker_id=f"w{i}") for i, d in enumerate(databases)]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        for _ in range(400):
+            if len(ran) >= 200:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for d in databases:
+            await d.dispose()
+    assert sorted(ran) == sorted(set(ran)) and len(ran) == 200
+    assert overlaps == []
+    owners = {j["lease_owner"] for j in await all_jobs(pg_db)}
+    assert owners == {None}
+
+
+async def test_jobs_sharing_a_key_never_overlap_and_fold_while_pending(pg_db):
+    async with pg_db.transaction() as conn:
+        assert await outbox.enqueue(conn, kind="sync", now=utcnow(), dedupe_key="card:1")
+        assert not await outbox.enqueue(conn, kind="sync", now=utcnow(), dedupe_key="card:1")
+    async with pg_db.transaction() as conn:
+        first = await outbox.claim_next(conn, worker_id="a", now=utcnow(), lease_s=30)
+    async with pg_db.transaction() as conn:
+        # Running: a new change may queue one more behind it, but it waits for the running one.
+        assert await outbox.enqueue(conn, kind="sync", now=utcnow(), dedupe_key="card:1")
+        assert await outbox.claim_next(conn, worker_id="b", now=utcnow(), lease_s=30) is None
+        await outbox.complete(conn, job_id=first["id"], worker_id="a", now=utcnow())
+    async with pg_db.transaction() as conn:
+        second = await outbox.claim_next(conn, worker_id="b", now=utcnow(), lease_s=30)
+    assert second is not None and second["id"] != first["id"]
+
+
+async def test_retries_back_off_then_fail_with_error_and_event(db):
+    handoffs = Handoffs(db)
+    h = await escalated(handoffs)
+    attempts: list[float] = []
+    failed: list[str] = []
+
+    async def flaky(job):
+        attempts.append(time.monotonic())
+        raise ConnectionError("upstream 503")
+
+    async def on_failed(job, error):
+        failed.append(error)
+
+    await enqueue(db, "flaky", handoff_id=h.id, max_attempts=4)
+    worker = Worker(db, {"flaky": JobKind(flaky, on_failed)}, backoff_base_s=0.1, backoff_cap_s=10)
+    await worker.drain(timeout_s=10)
+    assert len(attempts) == 4
+    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert gaps[1] > gaps[0] * 1.3 and gaps[2] > gaps[1] * 1.3, gaps
+    [job] = await all_jobs(db, "flaky")
+    assert job["state"] == "failed" and job["attempts"] == 4
+    assert "ConnectionError: upstream 503" in job["last_error"]
+    assert failed == [job["last_error"]]
+    [event] = [e for e in await handoffs.events(h.id) if e["kind"] == "job_failed"]
+    assert event["data"]["job"] == "flaky" and event["data"]["attempts"] == 4
+
+
+async def test_retry_later_honours_the_given_delay(db):
+    seen: list[float] = []
+
+    async def limited(job):
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            raise RetryLater("429", delay_s=0.4)
+
+    await enqueue(db, "limited")
+    await Worker(db, {"limited": JobKind(limited)}, backoff_base_s=0.01).drain(timeout_s=5)
+    assert len(seen) == 2 and seen[1] - seen[0] >= 0.38
+
+
+def test_backoff_is_exponential_and_capped():
+    assert 0.75 <= backoff_delay(1, base_s=1, cap_s=60) <= 1
+    assert 6 <= backoff_delay(4, base_s=1, cap_s=60) <= 8
+    assert backoff_delay(30, base_s=1, cap_s=60) <= 60

@@ -1,0 +1,59 @@
+"""An in-memory CardDelivery for core tests: records what a platform would have shown.
+
+Platform adapters are tested against HTTP fakes of the real services; this one exercises the core's
+job logic (convergence, replay, failure) without a platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.delivery import PostedCard, Reply
+from core.errors import RetryLater
+from core.models import HandoffState
+
+
+class RecordingPort:
+    platform = "slack"
+
+    def __init__(self) -> None:
+        self.messages: dict[str, dict] = {}  # message_ref -> last shown state summary
+        self.edits: list[tuple[str, int]] = []  # (message_ref, version) in the order shown
+        self.replies: list[tuple[str, Reply]] = []
+        self.notified: list[Reply] = []
+        self.posts = 0
+        self.hang_post = asyncio.Event()  # set -> post_card blocks forever after "sending"
+        self.hang_edit_once = asyncio.Event()
+        self.edit_started = asyncio.Event()
+        self.release_edit = asyncio.Event()
+        self.rate_limited_edits = 0
+
+    def _show(self, ref: str, state: HandoffState) -> None:
+        self.messages[ref] = {"version": state.version, "status": state.status, "assessment": state.assessment_state}
+        self.edits.append((ref, state.version))
+
+    async def post_card(self, state: HandoffState, *, maybe_posted: bool) -> PostedCard:
+        ref = f"ts-{state.id}"
+        if maybe_posted and ref in self.messages:
+            return PostedCard(message_ref=ref)  # found the earlier try's message: no second post
+        self.posts += 1
+        self._show(ref, state)
+        if self.hang_post.is_set():
+            await asyncio.Event().wait()
+        return PostedCard(message_ref=ref)
+
+    async def edit_card(self, state: HandoffState) -> None:
+        if self.rate_limited_edits > 0:
+            self.rate_limited_edits -= 1
+            raise RetryLater("429 from chat.update", delay_s=0.05)
+        if self.hang_edit_once.is_set():
+            self.hang_edit_once.clear()
+            self.edit_started.set()
+            await self.release_edit.wait()
+        self._show(state.card.message_ref, state)
+
+    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+        self.replies.append((state.card.message_ref, reply))
+
+    async def notify(self, state: HandoffState, reply: Reply) -> None:
+        self.notified.append(reply)
