@@ -42,6 +42,9 @@ class Handoffs:
         self.db = database
         self.clock = clock
         self._workspace_ids: dict[tuple[str, str], int] = {}
+        # (workspace id, external id) -> (person id, display name). Ids never change, so the hot
+        # claim path skips the upsert; roles are not cached (the claim checks them in SQL).
+        self._person_ids: dict[tuple[int, str], tuple[int, str]] = {}
 
     # --- workspaces and people -----------------------------------------------------------
 
@@ -64,7 +67,15 @@ class Handoffs:
             display_name=key.display_name,
             now=self.clock(),
         )
-        return person_from_row(row)
+        person = person_from_row(row)
+        self._person_ids[(workspace_id, key.external_id)] = (person.id, person.display_name)
+        return person
+
+    async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
+        cached = self._person_ids.get((workspace_id, key.external_id))
+        if cached is not None and (not key.display_name or key.display_name == cached[1]):
+            return cached[0]
+        return (await self._person(conn, workspace_id, key)).id
 
     async def register_workspace(
         self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
@@ -268,67 +279,70 @@ class Handoffs:
     async def claim(
         self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
     ) -> ClaimOutcome:
-        """Exactly one engineer wins. The conditional UPDATE's row count decides (invariant 2)."""
+        """Exactly one engineer wins. The conditional UPDATE's row count decides (invariant 2);
+        reads happen only afterwards, to tell a loser who won or why they were refused."""
         now = self.clock()
         async with self.db.transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
-            claimer = await self._person(conn, ws_id, person)
-            if claimer.role == "viewer":
-                await store.insert_event(
-                    conn, workspace_id=ws_id, kind="claim_refused", actor_id=claimer.id,
-                    data={"reason": "viewer", "handoff": str(handoff_id)}, now=now,
-                )
-                return Refused("viewer")
+            claimer_id = await self._person_id(conn, ws_id, person)
             version = await store.claim_handoff(
-                conn, handoff_id=handoff_id, workspace_id=ws_id, person_id=claimer.id, now=now
+                conn, handoff_id=handoff_id, workspace_id=ws_id, person_id=claimer_id, now=now
             )
             if version is not None:
                 await store.insert_event(
-                    conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claimed", actor_id=claimer.id, now=now
+                    conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claimed", actor_id=claimer_id, now=now
                 )
-                await self._enqueue_card_sync(conn, handoff_id, now)
-                await outbox.enqueue(
+                await outbox.enqueue_all(
                     conn,
-                    kind=job_kinds.THREAD_REPLY,
-                    handoff_id=handoff_id,
-                    payload={"reply": "claimed", "person_id": claimer.id},
-                    dedupe_key=f"reply:claimed:{handoff_id}:{claimer.id}:{version}",
-                    now=now,
+                    [
+                        outbox.job(job_kinds.CARD_SYNC, handoff_id=handoff_id, dedupe_key=job_kinds.card_key(handoff_id), now=now),
+                        outbox.job(
+                            job_kinds.THREAD_REPLY,
+                            handoff_id=handoff_id,
+                            payload={"reply": "claimed", "person_id": claimer_id},
+                            dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{version}",
+                            now=now,
+                        ),
+                    ],
                 )
                 return Won(handoff_from_row(await store.load_handoff(conn, handoff_id)))
-            row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
-            if row is None:
-                return Refused("not_found")
-            state = handoff_from_row(row)
-            if state.claimed_by is not None and state.claimed_by.id == claimer.id:
-                return AlreadyYours(state)
-            if state.claimed_by is not None:
-                # One thread reply per losing person per winner, however often they click.
-                first = await store.insert_event(
-                    conn,
-                    workspace_id=ws_id,
-                    handoff_id=handoff_id,
-                    kind="conflict",
-                    actor_id=claimer.id,
-                    data={"winner": state.claimed_by.external_id},
-                    dedupe_key=f"conflict:{handoff_id}:{state.claimed_by.id}:{claimer.id}",
-                    now=now,
-                )
-                if first:
-                    await outbox.enqueue(
-                        conn,
-                        kind=job_kinds.THREAD_REPLY,
-                        handoff_id=handoff_id,
-                        payload={"reply": "conflict", "person_id": claimer.id, "winner_id": state.claimed_by.id},
-                        now=now,
-                    )
-                return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)
-            reason = "own_escalation" if state.author.id == claimer.id else "not_open"
+            return await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
+
+    async def _claim_lost(self, conn, ws_id: int, claimer_id: int, handoff_id: uuid.UUID, now: datetime) -> ClaimOutcome:
+        row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
+        if row is None:
+            return Refused("not_found")
+        state = handoff_from_row(row)
+        if state.claimed_by is not None and state.claimed_by.id == claimer_id:
+            return AlreadyYours(state)
+        claimer = person_from_row(await store.get_person(conn, claimer_id))
+        if claimer.role == "viewer" or state.claimed_by is None:
+            reason = "viewer" if claimer.role == "viewer" else "own_escalation" if state.author.id == claimer_id else "not_open"
             await store.insert_event(
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claim_refused",
-                actor_id=claimer.id, data={"reason": reason}, now=now,
+                actor_id=claimer_id, data={"reason": reason}, now=now,
             )
             return Refused(reason, state)
+        # One thread reply per losing person per winner, however often they click.
+        first = await store.insert_event(
+            conn,
+            workspace_id=ws_id,
+            handoff_id=handoff_id,
+            kind="conflict",
+            actor_id=claimer_id,
+            data={"winner": state.claimed_by.external_id},
+            dedupe_key=f"conflict:{handoff_id}:{state.claimed_by.id}:{claimer_id}",
+            now=now,
+        )
+        if first:
+            await outbox.enqueue(
+                conn,
+                kind=job_kinds.THREAD_REPLY,
+                handoff_id=handoff_id,
+                payload={"reply": "conflict", "person_id": claimer_id, "winner_id": state.claimed_by.id},
+                now=now,
+            )
+        return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)
 
     # --- guarded transitions ----------------------------------------------------------
 

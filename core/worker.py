@@ -185,7 +185,9 @@ class Worker:
     async def run(self) -> None:
         """Run until cancelled: `concurrency` loops, woken by NOTIFY (PostgreSQL) or by polling."""
         listener = outbox.Listener(self.db, self.wake) if self.db.is_postgresql else None
+        self.db.on_jobs_committed.append(self.wake)
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(self.db.on_jobs_committed.remove, self.wake)
             if listener is not None:
                 try:
                     await stack.enter_async_context(listener)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event, exc
@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db.errors import DatabaseConfigError, DatabaseUnavailable
+from db.outbox import JOBS_ENQUEUED, NotifySender
 
 SUPPORTED_DRIVERS = {"postgresql+asyncpg": "postgresql", "sqlite+aiosqlite": "sqlite"}
 _UNREACHABLE = (OSError, socket.gaierror, TimeoutError, ConnectionError)
@@ -56,18 +57,22 @@ class Database:
             )
         self.url = url
         self.dialect = SUPPORTED_DRIVERS[driver]
+        # Called after a transaction that enqueued jobs commits: local workers' wake-ups, NOTIFY.
+        self.on_jobs_committed: list[Callable[[], None]] = []
         if self.dialect == "postgresql":
             self.engine: AsyncEngine = create_async_engine(
                 parsed,
                 echo=echo,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                pool_recycle=1800,
                 connect_args={"timeout": 5, "server_settings": {"application_name": "handoff"}},
             )
         else:
             self.engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
             _make_sqlite_serializable(self.engine)
+        if self.dialect == "postgresql":
+            self.on_jobs_committed.append(NotifySender(self.engine))
 
     @property
     def is_postgresql(self) -> bool:
@@ -81,7 +86,9 @@ class Database:
         """
         try:
             async with self.engine.begin() as conn:
+                conn.info.pop(JOBS_ENQUEUED, None)
                 yield conn
+                enqueued = conn.info.pop(JOBS_ENQUEUED, False)
         except DatabaseUnavailable:
             raise
         except Exception as error:
@@ -91,6 +98,9 @@ class Database:
                     f"{str(error).splitlines()[0] if str(error) else ''}"
                 ) from error
             raise
+        if enqueued:
+            for wake in self.on_jobs_committed:
+                wake()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,45 +12,64 @@ from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.store import dialect_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from db.tables import jobs
 
+log = logging.getLogger("handoff.outbox")
+
 NOTIFY_CHANNEL = "handoff_jobs"
+JOBS_ENQUEUED = "handoff.jobs_enqueued"  # flag on the connection for the current transaction
 
 
-async def enqueue(
-    conn: AsyncConnection,
-    *,
+_INSERT_JOBS = {
+    name: dialect(jobs)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=text("state = 'pending'"))
+    .returning(jobs.c.id)
+    for name, dialect in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def job(
     kind: str,
+    *,
     now: datetime,
     handoff_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     run_after: datetime | None = None,
     max_attempts: int = 8,
-) -> bool:
-    """Add a job to the caller's transaction. A job already pending under the same key absorbs it."""
-    stmt = dialect_insert(conn, jobs).values(
-        kind=kind,
-        handoff_id=handoff_id,
-        payload=payload or {},
-        state="pending",
-        attempts=0,
-        max_attempts=max_attempts,
-        run_after=run_after or now,
-        dedupe_key=dedupe_key,
-        created_at=now,
-        updated_at=now,
-    )
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=["dedupe_key"], index_where=text("state = 'pending'")
-        )
-    added = (await conn.execute(stmt)).rowcount == 1
-    if added and conn.dialect.name == "postgresql":
-        # Delivered on commit only, so a rolled-back job wakes nobody.
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+) -> dict[str, Any]:
+    """One job row, for enqueue_all."""
+    return {
+        "kind": kind,
+        "handoff_id": handoff_id,
+        "payload": payload or {},
+        "state": "pending",
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_after": run_after or now,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def enqueue_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """Add jobs to the caller's transaction in one statement. A job already pending under the same
+    dedupe_key absorbs a new one. Returns how many were added."""
+    if not rows:
+        return 0
+    added = len((await conn.execute(_INSERT_JOBS[conn.dialect.name], rows)).all())
+    if added:
+        # Database.transaction wakes workers after the commit, so a rolled-back job wakes nobody.
+        conn.info[JOBS_ENQUEUED] = True
     return added
+
+
+async def enqueue(conn: AsyncConnection, kind: str | None = None, **fields: Any) -> bool:
+    """Add one job (see job() for the fields)."""
+    return await enqueue_all(conn, [job(kind or fields.pop("kind"), **fields)]) == 1
 
 
 async def claim_next(
@@ -224,3 +245,35 @@ class Listener:
 async def count_running(conn: AsyncConnection, *, kinds: list[str]) -> int:
     stmt = select(func.count()).select_from(jobs).where(jobs.c.state == "running", jobs.c.kind.in_(kinds))
     return (await conn.execute(stmt)).scalar_one()
+
+
+class NotifySender:
+    """Tells workers in other processes that jobs were committed: one NOTIFY per burst.
+
+    A NOTIFY inside each writing transaction would serialise every commit on PostgreSQL's global
+    notify lock; sending it after the commit, coalesced, keeps claims fast and wakes idle workers
+    just the same. Busy workers don't need it, and polling covers a NOTIFY that never arrives.
+    """
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self._task: asyncio.Task | None = None
+        self._again = False
+
+    def __call__(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        while True:
+            self._again = False
+            try:
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+                    await conn.commit()
+            except Exception as error:  # noqa: BLE001 - polling picks the jobs up anyway
+                log.debug("NOTIFY failed: %s", error)
+            if not self._again:
+                return

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -138,13 +138,18 @@ _HANDOFF_VIEW = (
 )
 
 
+_HANDOFF_BY_ID = _HANDOFF_VIEW.where(handoffs.c.id == bindparam("handoff_id"))
+_HANDOFF_IN_WORKSPACE = _HANDOFF_BY_ID.where(handoffs.c.workspace_id == bindparam("workspace_id"))
+
+
 async def load_handoff(
     conn: AsyncConnection, handoff_id: uuid.UUID, *, workspace_id: int | None = None
 ) -> RowMapping | None:
-    stmt = _HANDOFF_VIEW.where(handoffs.c.id == handoff_id)
-    if workspace_id is not None:
-        stmt = stmt.where(handoffs.c.workspace_id == workspace_id)
-    return (await conn.execute(stmt)).mappings().first()
+    if workspace_id is None:
+        result = await conn.execute(_HANDOFF_BY_ID, {"handoff_id": handoff_id})
+    else:
+        result = await conn.execute(_HANDOFF_IN_WORKSPACE, {"handoff_id": handoff_id, "workspace_id": workspace_id})
+    return result.mappings().first()
 
 
 async def insert_handoff(conn: AsyncConnection, values: dict[str, Any]) -> bool:
@@ -163,30 +168,37 @@ async def find_handoff_id(conn: AsyncConnection, *, workspace_id: int, idempoten
     return (await conn.execute(stmt)).scalar_one_or_none()
 
 
+_CLAIM = (
+    update(handoffs)
+    .where(
+        handoffs.c.id == bindparam("b_handoff_id"),
+        handoffs.c.workspace_id == bindparam("b_workspace_id"),
+        handoffs.c.claimed_by.is_(None),
+        handoffs.c.created_by != bindparam("b_person_id"),
+        handoffs.c.status == "open",
+        handoffs.c.intent == "escalate",
+        ~exists().where(people.c.id == bindparam("b_person_id"), people.c.role == "viewer"),
+    )
+    .values(
+        status="claimed",
+        claimed_by=bindparam("b_person_id"),
+        claimed_at=bindparam("b_now"),
+        version=handoffs.c.version + 1,
+        updated_at=bindparam("b_now"),
+    )
+    .returning(handoffs.c.version)
+)
+
+
 async def claim_handoff(
     conn: AsyncConnection, *, handoff_id: uuid.UUID, workspace_id: int, person_id: int, now: datetime
 ) -> int | None:
-    """The single-winner claim: one conditional UPDATE. Returns the new version, or None if it lost."""
-    stmt = (
-        update(handoffs)
-        .where(
-            handoffs.c.id == handoff_id,
-            handoffs.c.workspace_id == workspace_id,
-            handoffs.c.claimed_by.is_(None),
-            handoffs.c.created_by != person_id,
-            handoffs.c.status == "open",
-            handoffs.c.intent == "escalate",
-        )
-        .values(
-            status="claimed",
-            claimed_by=person_id,
-            claimed_at=now,
-            version=handoffs.c.version + 1,
-            updated_at=now,
-        )
-        .returning(handoffs.c.version)
-    )
-    return (await conn.execute(stmt)).scalar_one_or_none()
+    """The single-winner claim: one conditional UPDATE. Returns the new version, or None if it lost.
+
+    Viewers, the author, other workspaces and anything not open all fail the WHERE clause.
+    """
+    params = {"b_handoff_id": handoff_id, "b_workspace_id": workspace_id, "b_person_id": person_id, "b_now": now}
+    return (await conn.execute(_CLAIM, params)).scalar_one_or_none()
 
 
 async def transition_handoff(
@@ -335,6 +347,13 @@ async def record_card_rendered(
 # --- events -----------------------------------------------------------------------------------
 
 
+_EVENT_COLUMNS = ("workspace_id", "handoff_id", "kind", "actor_id", "data", "dedupe_key", "created_at")
+_INSERT_EVENT = {
+    name: dialect(events).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    for name, dialect in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def insert_event(
     conn: AsyncConnection,
     *,
@@ -347,18 +366,16 @@ async def insert_event(
     dedupe_key: str | None = None,
 ) -> bool:
     """Append to the trail. With a dedupe_key, a second insert of the same key changes nothing."""
-    stmt = dialect_insert(conn, events).values(
-        workspace_id=workspace_id,
-        handoff_id=handoff_id,
-        kind=kind,
-        actor_id=actor_id,
-        data=data or {},
-        dedupe_key=dedupe_key,
-        created_at=now,
-    )
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return (await conn.execute(stmt)).rowcount == 1
+    params = {
+        "workspace_id": workspace_id,
+        "handoff_id": handoff_id,
+        "kind": kind,
+        "actor_id": actor_id,
+        "data": data or {},
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+    }
+    return (await conn.execute(_INSERT_EVENT[conn.dialect.name], params)).rowcount == 1
 
 
 async def list_events(conn: AsyncConnection, *, handoff_id: uuid.UUID) -> Sequence[RowMapping]:

@@ -100,7 +100,8 @@ async def test_self_claim_viewer_and_other_workspace_are_refused(handoffs):
 
     await handoffs.bootstrap_admin(workspace=ACME, person=PersonKey("U-ADMIN", "Ada"))
     await handoffs.set_role(workspace=ACME, admin=PersonKey("U-ADMIN"), person=PersonKey("U-VIEW", "Vic"), role="viewer")
-    assert await handoffs.claim(workspace=ACME, person=PersonKey("U-VIEW"), handoff_id=h.id) == Refused("viewer")
+    viewer = await handoffs.claim(workspace=ACME, person=PersonKey("U-VIEW"), handoff_id=h.id)
+    assert isinstance(viewer, Refused) and viewer.reason == "viewer"
 
     # Same person id string in another workspace: not even visible there.
     assert await handoffs.claim(workspace=GLOBEX, person=DANA, handoff_id=h.id) == Refused("not_found")
