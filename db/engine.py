@@ -64,7 +64,7 @@ class Database:
                 parsed,
                 echo=echo,
                 pool_size=pool_size,
-                max_overflow=pool_size,
+                max_overflow=0,
                 pool_recycle=1800,
                 connect_args={"timeout": 5, "server_settings": {"application_name": "handoff"}},
             )

@@ -90,7 +90,7 @@ def sqlite_url(sqlite_template, tmp_path):
 
 @pytest.fixture
 async def pg_db(pg_database_url):
-    database = Database(pg_database_url, pool_size=60)
+    database = Database(pg_database_url, pool_size=10)
     await _truncate(database)
     yield database
     await database.dispose()
@@ -100,7 +100,7 @@ async def pg_db(pg_database_url):
 async def db(request):
     """The service suite runs on both backends."""
     if request.param == "postgresql":
-        database = Database(request.getfixturevalue("pg_database_url"), pool_size=60)
+        database = Database(request.getfixturevalue("pg_database_url"), pool_size=10)
         await _truncate(database)
     else:
         database = Database(request.getfixturevalue("sqlite_url"))

@@ -1,0 +1,74 @@
+"""The `handoff` command answers configuration mistakes with one line naming the setting."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run_handoff(*args, env=None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=full_env, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("garbage", "HANDOFF_DATABASE_URL is not a database URL"),
+        ("mysql://root@127.0.0.1/x", "HANDOFF_DATABASE_URL uses driver 'mysql'"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:1/none", "HANDOFF_DATABASE_URL: database unreachable"),
+    ],
+)
+def test_bad_database_url_is_one_clear_line(url, expected):
+    result = run_handoff("db", "upgrade", env={"HANDOFF_DATABASE_URL": url})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_port_names_the_setting():
+    result = run_handoff("db", "upgrade", env={"HANDOFF_PORT": "abc"})
+    assert result.returncode == 2
+    assert "HANDOFF_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_on_sqlite(tmp_path):
+    result = run_handoff("db", "upgrade", env={"HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/h.db"})
+    assert result.returncode == 0, result.stderr
+    assert "is at schema 0001" in result.stdout
+
+
+async def test_separate_worker_process_is_woken_by_notify(pg_database_url, pg_db):
+    """`handoff worker` in its own process picks up jobs committed elsewhere, woken by NOTIFY
+    (polling is set to 60 s, so only the notification can make this quick)."""
+    import asyncio
+    import time
+
+    from core.handoffs import Handoffs
+    from tests.factories import ACME, escalated
+
+    env = {**os.environ, "HANDOFF_DATABASE_URL": pg_database_url, "HANDOFF_JOB_POLL_S": "60"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "worker", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await asyncio.sleep(3)  # let it start and LISTEN
+        assert proc.returncode is None, (await proc.stdout.read()).decode()
+        handoffs = Handoffs(pg_db)
+        h = await escalated(handoffs)
+        started = time.monotonic()
+        while time.monotonic() - started < 20:
+            state = await handoffs.get(workspace=ACME, handoff_id=h.id)
+            if state.assessment_state != "pending":
+                break
+            await asyncio.sleep(0.1)
+        assert state.assessment_state != "pending", "the worker process never ran the assess job"
+        assert time.monotonic() - started < 10
+    finally:
+        proc.terminate()
+        await proc.wait()
