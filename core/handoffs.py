@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,8 @@ from db import outbox, store
 from db.engine import Database
 from db.tables import utcnow
 
+_LEARNED = "handoff.learned_ids"
+
 
 class Handoffs:
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
@@ -48,11 +51,23 @@ class Handoffs:
 
     # --- workspaces and people -----------------------------------------------------------
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        """A transaction that also learns workspace and person ids for the caches, but only once
+        committed: another transaction must never use an id whose row it cannot see yet."""
+        learned: list[tuple[dict, tuple, Any]] = []
+        async with self.db.transaction() as conn:
+            conn.info[_LEARNED] = learned
+            yield conn
+            conn.info.pop(_LEARNED, None)
+        for cache, key, value in learned:
+            cache[key] = value
+
     async def _workspace(self, conn, key: WorkspaceKey) -> Workspace:
         row = await store.upsert_workspace(
             conn, platform=key.platform, external_id=key.external_id, name=key.name, now=self.clock()
         )
-        self._workspace_ids[(key.platform, key.external_id)] = row["id"]
+        conn.info[_LEARNED].append((self._workspace_ids, (key.platform, key.external_id), row["id"]))
         return workspace_from_row(row)
 
     async def _workspace_id(self, conn, key: WorkspaceKey) -> int:
@@ -68,7 +83,7 @@ class Handoffs:
             now=self.clock(),
         )
         person = person_from_row(row)
-        self._person_ids[(workspace_id, key.external_id)] = (person.id, person.display_name)
+        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), (person.id, person.display_name)))
         return person
 
     async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
@@ -81,7 +96,7 @@ class Handoffs:
         self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
     ) -> Workspace:
         """Make the workspace known; with a channel, set where its escalation cards go."""
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             workspace = await self._workspace(conn, key)
             if channel is not None:
                 await store.set_workspace_channel(
@@ -96,7 +111,7 @@ class Handoffs:
     ) -> Person | Refused:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             acting = await self._person(conn, ws_id, admin)
             if acting.role != "admin":
@@ -115,7 +130,7 @@ class Handoffs:
 
     async def bootstrap_admin(self, *, workspace: WorkspaceKey, person: PersonKey) -> Person:
         """Make someone an admin without an admin's say-so: for the installer and the CLI."""
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             subject = await self._person(conn, ws_id, person)
             await store.set_role(conn, person_id=subject.id, role="admin")
@@ -172,7 +187,7 @@ class Handoffs:
         intent: str,
     ) -> Escalated | NoChannel:
         now = self.clock()
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws = await self._workspace(conn, workspace)
             if intent == "escalate" and not ws.escalation_channel:
                 return NoChannel(ws)
@@ -251,7 +266,7 @@ class Handoffs:
     ) -> TransitionOutcome | NoChannel:
         """Turn the author's parked snapshot into a live escalation (card, assessment, notify)."""
         now = self.clock()
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws = await self._workspace(conn, workspace)
             actor = await self._person(conn, ws.id, person)
             if not ws.escalation_channel:
@@ -282,7 +297,7 @@ class Handoffs:
         """Exactly one engineer wins. The conditional UPDATE's row count decides (invariant 2);
         reads happen only afterwards, to tell a loser who won or why they were refused."""
         now = self.clock()
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             claimer_id = await self._person_id(conn, ws_id, person)
             version = await store.claim_handoff(
@@ -388,7 +403,7 @@ class Handoffs:
         wanted: str,
     ) -> TransitionOutcome:
         now = self.clock()
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             actor = await self._person(conn, ws_id, person)
             version = await store.transition_handoff(
@@ -428,7 +443,7 @@ class Handoffs:
     ) -> bool:
         """The owner did something visible (first message in the card's thread). Counted once."""
         now = self.clock()
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             actor = await self._person(conn, ws_id, person)
             recorded = await store.set_first_action(conn, handoff_id=handoff_id, person_id=actor.id, now=now)
@@ -441,14 +456,14 @@ class Handoffs:
     # --- reading -----------------------------------------------------------------------
 
     async def get(self, *, workspace: WorkspaceKey, handoff_id: uuid.UUID) -> HandoffState | None:
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
             return handoff_from_row(row) if row else None
 
     async def find_by_card(self, *, workspace: WorkspaceKey, message_ref: str) -> HandoffState | None:
         """The handoff whose card is this message (thread replies, reactions)."""
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             handoff_id = await store.find_handoff_by_card(
                 conn, workspace_id=ws_id, platform=workspace.platform, message_ref=message_ref
@@ -458,36 +473,36 @@ class Handoffs:
 
     async def load(self, handoff_id: uuid.UUID) -> HandoffState | None:
         """By id alone: for jobs, which carry no workspace of their own."""
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             row = await store.load_handoff(conn, handoff_id)
             return handoff_from_row(row) if row else None
 
     async def person(self, person_id: int) -> Person | None:
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             row = await store.get_person(conn, person_id)
             return person_from_row(row) if row else None
 
     async def queue(self, *, workspace: WorkspaceKey, viewer: PersonKey, limit: int = 50) -> list[HandoffState]:
         """Open escalations, oldest first, without the viewer's own."""
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             me = await self._person(conn, ws_id, viewer)
             rows = await store.list_queue(conn, workspace_id=ws_id, exclude_person_id=me.id, limit=limit)
             return [handoff_from_row(r) for r in rows]
 
     async def parked(self, *, workspace: WorkspaceKey, person: PersonKey, limit: int = 50) -> list[HandoffState]:
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             me = await self._person(conn, ws_id, person)
             rows = await store.list_parked(conn, workspace_id=ws_id, person_id=me.id, limit=limit)
             return [handoff_from_row(r) for r in rows]
 
     async def events(self, handoff_id: uuid.UUID) -> list[dict[str, Any]]:
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             return [dict(r) for r in await store.list_events(conn, handoff_id=handoff_id)]
 
     async def stats(self, *, workspace: WorkspaceKey, since: datetime) -> Stats:
-        async with self.db.transaction() as conn:
+        async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             rows = await store.handoff_times(conn, workspace_id=ws_id, since=since)
         to_claim = [(r["claimed_at"] - r["escalated_at"]).total_seconds() for r in rows if r["claimed_at"]]

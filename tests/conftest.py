@@ -19,6 +19,11 @@ from db import migrate
 from db.engine import Database
 from db.tables import metadata
 
+# Tests never reach real Slack, Microsoft or Anthropic: drop any real credentials from the environment.
+for _name in list(os.environ):
+    if _name.startswith(("ANTHROPIC_", "SLACK_", "MICROSOFT_")):
+        del os.environ[_name]
+
 PG_SERVER = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

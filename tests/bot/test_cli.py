@@ -7,8 +7,14 @@ import sys
 import pytest
 
 
+def clean_env(**overrides) -> dict[str, str]:
+    """This process's environment without any real service credentials, plus overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "SLACK_", "MICROSOFT_", "HANDOFF_"))}
+    return {**env, **overrides}
+
+
 def run_handoff(*args, env=None):
-    full_env = {**os.environ, **(env or {})}
+    full_env = clean_env(**(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=full_env, timeout=60
     )
@@ -51,7 +57,7 @@ async def test_separate_worker_process_is_woken_by_notify(pg_database_url, pg_db
     from core.handoffs import Handoffs
     from tests.factories import ACME, escalated
 
-    env = {**os.environ, "HANDOFF_DATABASE_URL": pg_database_url, "HANDOFF_JOB_POLL_S": "60"}
+    env = clean_env(HANDOFF_DATABASE_URL=pg_database_url, HANDOFF_JOB_POLL_S="60")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "worker", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

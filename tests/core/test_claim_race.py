@@ -55,3 +55,12 @@ async def test_concurrent_refusals_never_claim(pg_db):
     assert {o.reason for o in outcomes} == {"own_escalation", "not_found"}
     state = await handoffs.get(workspace=ACME, handoff_id=h.id)
     assert state.status == "open" and state.claimed_by is None
+
+
+async def test_a_new_person_double_clicking_wins_once(pg_db):
+    """Both clicks arrive before the person exists: one Won, one AlreadyYours, nothing fails."""
+    handoffs = Handoffs(pg_db)
+    h = await escalated(handoffs)
+    newcomer = seniors(1)[0]
+    outcomes = await asyncio.gather(*[handoffs.claim(workspace=ACME, person=newcomer, handoff_id=h.id) for _ in range(5)])
+    assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyYours"] * 4 + ["Won"]

@@ -98,7 +98,7 @@ async def test_two_postgresql_workers_never_run_the_same_job(pg_database_url, pg
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
         for _ in range(400):
-            if len(ran) >= 200:
+            if {j["state"] for j in await all_jobs(pg_db)} == {"done"}:
                 break
             await asyncio.sleep(0.05)
     finally:
