@@ -24,22 +24,24 @@ def dialect_insert(conn: AsyncConnection, table):
 # --- workspaces and people ---------------------------------------------------------------
 
 
+async def _upsert(conn: AsyncConnection, table, *, values: dict[str, Any], keys: list[str], refresh: dict[str, Any]):
+    """Insert, or on a key conflict update `refresh` (a no-op rewrite of a key when empty) so
+    RETURNING always yields the row."""
+    stmt = dialect_insert(conn, table).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=refresh or {keys[0]: stmt.excluded[keys[0]]})
+    return (await conn.execute(stmt.returning(*table.c))).mappings().one()
+
+
 async def upsert_workspace(
     conn: AsyncConnection, *, platform: str, external_id: str, name: str, now: datetime
 ) -> RowMapping:
-    stmt = dialect_insert(conn, workspaces).values(
-        platform=platform, external_id=external_id, name=name, settings={}, created_at=now
+    return await _upsert(
+        conn,
+        workspaces,
+        values={"platform": platform, "external_id": external_id, "name": name, "settings": {}, "created_at": now},
+        keys=["platform", "external_id"],
+        refresh={"name": name} if name else {},
     )
-    if name:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "external_id"], set_={"name": name}
-        )
-    else:
-        # A no-op update so RETURNING yields the existing row.
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "external_id"], set_={"platform": stmt.excluded.platform}
-        )
-    return (await conn.execute(stmt.returning(*workspaces.c))).mappings().one()
 
 
 async def get_workspace(conn: AsyncConnection, *, platform: str, external_id: str) -> RowMapping | None:
@@ -66,22 +68,19 @@ async def set_workspace_channel(
 async def upsert_person(
     conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime
 ) -> RowMapping:
-    stmt = dialect_insert(conn, people).values(
-        workspace_id=workspace_id,
-        external_id=external_id,
-        display_name=display_name or external_id,
-        role="engineer",
-        created_at=now,
+    return await _upsert(
+        conn,
+        people,
+        values={
+            "workspace_id": workspace_id,
+            "external_id": external_id,
+            "display_name": display_name or external_id,
+            "role": "engineer",
+            "created_at": now,
+        },
+        keys=["workspace_id", "external_id"],
+        refresh={"display_name": display_name} if display_name else {},
     )
-    if display_name:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["workspace_id", "external_id"], set_={"display_name": display_name}
-        )
-    else:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["workspace_id", "external_id"], set_={"external_id": stmt.excluded.external_id}
-        )
-    return (await conn.execute(stmt.returning(*people.c))).mappings().one()
 
 
 async def get_person(conn: AsyncConnection, person_id: int) -> RowMapping | None:
