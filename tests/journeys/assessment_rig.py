@@ -72,12 +72,13 @@ async def assessment_rig(
     worker_concurrency: int = 1,
     with_key: bool = True,
     timeout_s: float = TIMEOUT_S,
+    api_key: str | None = None,
 ) -> AsyncIterator[Rig]:
     async with serve(fake.app()) as url:
         assessor = None
         if with_key:
             assessor = ClaudeAssessor(
-                api_key=fake.api_key, base_url=url, model="claude-test", timeout_s=timeout_s,
+                api_key=api_key or fake.api_key, base_url=url, model="claude-test", timeout_s=timeout_s,
                 max_retries=MAX_RETRIES, concurrency=concurrency, max_sleep_s=MAX_SLEEP_S,
             )
         handoffs = Handoffs(db)

@@ -20,7 +20,7 @@ from core.claude import ClaudeAssessor
 from core.models import Job
 from db import outbox
 from db.tables import utcnow
-from tests.factories import ACME, escalated, snapshot
+from tests.factories import ACME, JUNIOR, escalated, snapshot
 from tests.fakes import anthropic as fa
 from tests.journeys.assessment_rig import MAX_RETRIES, assessment_rig
 from tests.servers import serve
@@ -188,8 +188,7 @@ async def test_a_long_retry_after_goes_back_to_the_queue_instead_of_parking_a_wo
 
 async def test_a_rejected_key_fails_at_once(db):
     fake = fa.FakeAnthropic(api_key="sk-ant-the-real-one")
-    async with assessment_rig(db, fake) as rig:
-        rig.assessments.assessor.client.api_key = "sk-ant-wrong"  # the key the operator mistyped
+    async with assessment_rig(db, fake, api_key="sk-ant-mistyped") as rig:
         handoff = await escalated(rig.handoffs)
         await rig.worker.drain()
         state = await rig.handoffs.load(handoff.id)
@@ -258,7 +257,32 @@ async def test_without_an_api_key_the_card_gets_the_heuristic_and_nothing_is_cal
     assert "assessment_skipped" in kinds(trail) and state.card.rendered_version == state.version
 
 
-async def test_services_build_the_assessor_from_settings(db, tmp_path):
+async def test_a_handoff_closed_before_its_assessment_is_not_sent_to_the_model(db):
+    fake = fa.FakeAnthropic()
+    async with assessment_rig(db, fake) as rig:
+        handoff = await escalated(rig.handoffs)
+        await rig.handoffs.cancel(workspace=ACME, person=JUNIOR, handoff_id=handoff.id)
+        await rig.worker.drain()
+        state = await rig.handoffs.load(handoff.id)
+    assert fake.requests == []
+    assert state.assessment_state == "skipped" and "closed before" in state.assessment["note"]
+
+
+async def test_the_environment_configures_key_and_base_url(monkeypatch, tmp_path):
+    fake = fa.FakeAnthropic()
+    async with serve(fake.app()) as url:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", fake.api_key)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        monkeypatch.setenv("HANDOFF_AI_MODEL", "claude-from-env")
+        services = build_services(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/env.db"))
+        answer = await services.assessor.assess(snapshot())
+        await services.assessor.aclose()
+        await services.database.dispose()
+    assert answer.model == "claude-from-env" and len(fake.requests) == 1
+
+
+async def test_services_build_the_assessor_from_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert build_services(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/a.db")).assessor is None
     fake = fa.FakeAnthropic()
     async with serve(fake.app()) as url:
