@@ -2,8 +2,8 @@
 
 import json
 import re
-from email.utils import formatdate
 import time
+from email.utils import formatdate
 
 import pytest
 

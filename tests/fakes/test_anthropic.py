@@ -22,7 +22,8 @@ def client(url: str, **options) -> anthropic.AsyncAnthropic:
 async def test_valid_assessment_through_the_sdk_is_recorded():
     fake = fa.FakeAnthropic()
     async with serve(fake.app()) as url:
-        message = await client(url).messages.create(**MESSAGE)
+        async with client(url) as sdk:
+            message = await sdk.messages.create(**MESSAGE)
     assert message.stop_reason == "end_turn"
     assert json.loads(message.content[0].text) == fa.VALID_ASSESSMENT
     assert (message.usage.input_tokens, message.usage.output_tokens) == (420, 180)
@@ -53,8 +54,8 @@ async def test_script_is_served_in_order_then_the_default():
     fake = fa.FakeAnthropic(default=fa.refusal())
     fake.script(fa.malformed(), fa.schema_invalid())
     async with serve(fake.app()) as url:
-        sdk = client(url)
-        first, second, third = [await sdk.messages.create(**MESSAGE) for _ in range(3)]
+        async with client(url) as sdk:
+            first, second, third = [await sdk.messages.create(**MESSAGE) for _ in range(3)]
     with pytest.raises(ValueError):
         json.loads(first.content[0].text)
     assert json.loads(second.content[0].text)["confidence"] == "certain"
@@ -72,8 +73,9 @@ async def test_script_is_served_in_order_then_the_default():
 async def test_error_answers_reach_the_sdk_as_its_typed_errors(answer, error, status):
     fake = fa.FakeAnthropic(default=answer)
     async with serve(fake.app()) as url:
-        with pytest.raises(error) as caught:
-            await client(url).messages.create(**MESSAGE)
+        async with client(url) as sdk:
+            with pytest.raises(error) as caught:
+                await sdk.messages.create(**MESSAGE)
     assert caught.value.status_code == status
     if status == 429:
         assert caught.value.response.headers["retry-after-ms"] == "1500"
@@ -90,8 +92,9 @@ async def test_hang_holds_until_the_client_gives_up_then_lets_go():
     fake = fa.FakeAnthropic(default=fa.hang())
     async with serve(fake.app()) as url:
         started = time.monotonic()
-        with pytest.raises(anthropic.APITimeoutError):
-            await client(url, timeout=0.3).messages.create(**MESSAGE)
+        async with client(url, timeout=0.3) as sdk:
+            with pytest.raises(anthropic.APITimeoutError):
+                await sdk.messages.create(**MESSAGE)
         assert 0.25 < time.monotonic() - started < 2
         for _ in range(50):  # the handler notices the hang-up and finishes
             if fake.in_flight == 0:
@@ -103,6 +106,6 @@ async def test_hang_holds_until_the_client_gives_up_then_lets_go():
 async def test_counts_concurrent_requests():
     fake = fa.FakeAnthropic(default=fa.assessment(delay_s=0.2))
     async with serve(fake.app()) as url:
-        sdk = client(url)
-        await asyncio.gather(*[sdk.messages.create(**MESSAGE) for _ in range(5)])
+        async with client(url) as sdk:
+            await asyncio.gather(*[sdk.messages.create(**MESSAGE) for _ in range(5)])
     assert fake.max_in_flight == 5 and fake.in_flight == 0 and len(fake.requests) == 5
