@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from core.assessment import Assessments, Assessor
+from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
 from core.worker import JobKind, Worker
@@ -14,7 +15,16 @@ from db.engine import Database
 
 def build_assessor(settings: Settings) -> Assessor | None:
     """No API key -> no model; the assessment job then falls back (the bot still works)."""
-    return None
+    if not settings.anthropic_api_key:
+        return None
+    return ClaudeAssessor(
+        api_key=settings.anthropic_api_key,
+        base_url=settings.anthropic_base_url,
+        model=settings.ai_model,
+        timeout_s=settings.ai_timeout_s,
+        max_retries=settings.ai_max_retries,
+        concurrency=settings.ai_concurrency,
+    )
 
 
 @dataclass

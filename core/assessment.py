@@ -1,50 +1,279 @@
-"""Diagnostic assessment of a handoff, as a durable job. (Issue 3 fills in the model and fallback.)"""
+"""Diagnostic assessment of a handoff, as a durable job: the model's read, or a labelled heuristic.
+
+One `assess` job per escalation (it commits with the handoff). The job:
+- no assessor (no API key): stores the heuristic assessment, state `skipped`;
+- otherwise asks the assessor once per attempt. A valid answer is stored, state `ready`. Transient
+  errors (429, 529, 5xx, timeouts) go back to the queue with backoff; malformed or schema-invalid
+  output is retried once; a refusal or a rejected request is final. When the job is out of tries its
+  on_failed hook stores the heuristic, state `failed`. Every try and error lands in the event trail.
+
+Exactly one model call per handoff: the answer, the state change and its event commit in one
+transaction, and the job checks `assessment_state` before it calls, so a replayed job (lease taken
+over after a crash, a duplicate run) finds the answer stored and calls nothing. `assessment_requested`
+is written before each call, so the trail shows every call made. The one window left is a crash
+between the answer arriving and that commit (or during the call itself): the replay then calls again.
+We accept that rather than skip the model after a crash, because a restart during a multi-second
+call (a deploy) is far likelier than a duplicate is costly, and the trail still shows it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from cards.limits import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, truncate
+from cards.text import neutralize_mentions, one_line, tidy_paragraphs
 from core import jobs as job_kinds
+from core.jobs import ASSESS_MAX_ATTEMPTS
+from core.errors import PermanentFailure, RetryLater
 from core.handoffs import Handoffs
+from core.heuristic import heuristic_assessment
 from core.models import HandoffState, Job
-from core.worker import JobKind
+from core.snapshot import Snapshot
+from core.worker import JobKind, backoff_delay
 from db import outbox, store
+
+CONFIDENCES = ("low", "medium", "high")
+MIN_STEPS, MAX_STEPS = 3, 6
+
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Assessment(BaseModel):
+    """What the model must answer: sent as the JSON schema, validated on the way back.
+
+    Structure is strict (a wrong shape is retried); length is not, since long text is simply cut
+    when stored.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: _Text = Field(description="Two or three sentences: what is most likely going on, from the evidence only.")
+    likely_causes: list[_Text] = Field(
+        min_length=1, max_length=MAX_LIST_ITEMS, description="The likely causes, most likely first."
+    )
+    confidence: Literal["low", "medium", "high"] = Field(
+        description="How strongly the evidence supports the most likely cause."
+    )
+    next_steps: list[_Text] = Field(
+        min_length=MIN_STEPS,
+        max_length=MAX_STEPS,
+        description="3 to 6 concrete steps for a senior engineer, in the order to do them.",
+    )
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    assessment: Assessment
+    model: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+    request_id: str | None = None
+
+    def trail(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "latency_ms": self.latency_ms,
+            "request_id": self.request_id,
+        }
+
+
+TRANSIENT = frozenset({"rate_limited", "overloaded", "server_error", "timeout", "connection"})
+INVALID_OUTPUT = frozenset({"malformed", "schema_invalid"})
+# Everything else ("refusal", "rejected") is final: asking again will not help.
+
+REASONS = {
+    "rate_limited": "the model API kept rate-limiting us",
+    "overloaded": "the model API was overloaded",
+    "server_error": "the model API kept failing",
+    "timeout": "the model did not answer in time",
+    "connection": "the model API could not be reached",
+    "malformed": "the model's answer was not valid JSON",
+    "schema_invalid": "the model's answer did not have the expected shape",
+    "refusal": "the model declined to assess this escalation",
+    "rejected": "the model API rejected the request",
+}
+
+
+class AssessmentError(Exception):
+    """One model call that produced no usable assessment. `kind` is a key of REASONS."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        latency_ms: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after_s = retry_after_s
+        self.status = status
+        self.request_id = request_id
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.latency_ms = latency_ms
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in TRANSIENT or self.kind in INVALID_OUTPUT
+
+    def trail(self) -> dict[str, Any]:
+        data = {
+            "kind": self.kind,
+            "error": str(self)[:500],
+            "status": self.status,
+            "retry_after_s": self.retry_after_s,
+            "request_id": self.request_id,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "latency_ms": self.latency_ms,
+        }
+        return {k: v for k, v in data.items() if v is not None}
 
 
 class Assessor(Protocol):
-    async def assess(self, state: HandoffState) -> dict[str, Any]: ...
+    model: str
+    call_deadline_s: float  # the longest one assess() can take, SDK retries included
+
+    async def assess(self, snapshot: Snapshot) -> ModelAnswer:
+        """The model's assessment, or AssessmentError."""
+
+
+def stored_assessment(data: Mapping[str, Any], *, source: str, note: str = "", model: str | None = None) -> dict:
+    """The JSON kept on the handoff: untrusted text made mention-free, tidy and cut to card limits."""
+
+    def items(values: Any) -> list[str]:
+        lines = [one_line(str(v)) for v in (values if isinstance(values, (list, tuple)) else [])]
+        return [truncate(neutralize_mentions(v), LIST_ITEM_CHARS) for v in lines if v][:MAX_LIST_ITEMS]
+
+    confidence = str(data.get("confidence", "")).strip().lower()
+    stored = {
+        "summary": truncate(neutralize_mentions(tidy_paragraphs(str(data.get("summary", "")))), FIELD_CHARS),
+        "likely_causes": items(data.get("likely_causes")),
+        "confidence": confidence if confidence in CONFIDENCES else "low",
+        "next_steps": items(data.get("next_steps")),
+        "source": source,
+    }
+    if note:
+        stored["note"] = truncate(neutralize_mentions(one_line(note)), LIST_ITEM_CHARS)
+    if model:
+        stored["model"] = model
+    return stored
+
+
+def fallback(snapshot: Snapshot, reason: str) -> dict:
+    note = f"Not from the model: {reason}. Built from the escalation's own details."
+    return stored_assessment(heuristic_assessment(snapshot), source="heuristic", note=note)
+
+
+NO_KEY = "no Anthropic API key is configured"
+CLOSED = "the escalation was closed before the assessment ran"
 
 
 class Assessments:
-    def __init__(self, handoffs: Handoffs, assessor: Assessor | None) -> None:
+    def __init__(
+        self,
+        handoffs: Handoffs,
+        assessor: Assessor | None,
+        *,
+        retry_base_s: float = 2.0,
+        retry_cap_s: float = 30.0,
+    ) -> None:
         self.handoffs = handoffs
         self.assessor = assessor
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s  # also caps a server's retry-after: the job waits, no worker does
 
     def job_kinds(self) -> dict[str, JobKind]:
-        return {job_kinds.ASSESS: JobKind(self.run)}
+        return {job_kinds.ASSESS: JobKind(self.run, self.give_up)}
+
+    def budget_s(self, *, max_attempts: int = ASSESS_MAX_ATTEMPTS, poll_s: float = 1.0) -> float:
+        """Worst case from the job's first run to a final state: every try times out, every wait is capped."""
+        call_s = self.assessor.call_deadline_s if self.assessor else 0.0
+        return max_attempts * (call_s + poll_s) + (max_attempts - 1) * self.retry_cap_s
 
     async def run(self, job: Job) -> None:
         state = await self.handoffs.load(job.handoff_id)
         if state is None or state.assessment_state != "pending":
-            return
+            return  # already assessed: a replay makes no second call
         if self.assessor is None:
-            await self._apply(state, "skipped", None)
+            await self._apply(state, "skipped", fallback(state.snapshot, NO_KEY), {"reason": "no_api_key"})
             return
-        await self._apply(state, "ready", await self.assessor.assess(state))
+        if state.status in ("resolved", "cancelled"):
+            await self._apply(state, "skipped", fallback(state.snapshot, CLOSED), {"reason": "closed"})
+            return
+        await self._record(state, "assessment_requested", {"model": self.assessor.model, "job_attempt": job.attempts})
+        try:
+            answer = await self.assessor.assess(state.snapshot)
+        except AssessmentError as error:
+            await self._record(state, "assessment_error", {**error.trail(), "job_attempt": job.attempts})
+            raise await self._next_move(state, job, error) from error
+        stored = stored_assessment(answer.assessment.model_dump(), source="model", model=answer.model)
+        await self._apply(state, "ready", stored, answer.trail())
 
-    async def _apply(self, state: HandoffState, outcome: str, assessment: dict[str, Any] | None) -> None:
+    async def _next_move(self, state: HandoffState, job: Job, error: AssessmentError) -> Exception:
+        """RetryLater (with backoff, or the server's retry-after, capped) or PermanentFailure."""
+        message = f"{error.kind}: {error}"
+        if not error.retryable:
+            return PermanentFailure(message)
+        if error.kind in INVALID_OUTPUT and await self._invalid_outputs(state) > 1:
+            return PermanentFailure(f"{message} (invalid output twice)")
+        if error.retry_after_s is not None:
+            delay = min(max(error.retry_after_s, 0.0), self.retry_cap_s)
+        else:
+            delay = backoff_delay(job.attempts, base_s=self.retry_base_s, cap_s=self.retry_cap_s)
+        return RetryLater(message, delay_s=delay)
+
+    async def _invalid_outputs(self, state: HandoffState) -> int:
+        trail = await self.handoffs.events(state.id)
+        return sum(1 for e in trail if e["kind"] == "assessment_error" and e["data"].get("kind") in INVALID_OUTPUT)
+
+    async def give_up(self, job: Job, error: str) -> None:
+        """Out of tries: the heuristic fills the card, labelled with why the model's read is missing."""
+        state = await self.handoffs.load(job.handoff_id)
+        if state is None or state.assessment_state != "pending":
+            return
+        trail = await self.handoffs.events(state.id)
+        kinds = [e["data"].get("kind") for e in trail if e["kind"] == "assessment_error"]
+        reason = REASONS.get(kinds[-1], "the assessment failed") if kinds else "the assessment failed"
+        await self._apply(state, "failed", fallback(state.snapshot, reason), {"error": error[:500]})
+
+    async def _record(self, state: HandoffState, kind: str, data: dict[str, Any]) -> None:
+        async with self.handoffs.db.transaction() as conn:
+            await store.insert_event(
+                conn, workspace_id=state.workspace.id, handoff_id=state.id, kind=kind, data=data,
+                now=self.handoffs.clock(),
+            )
+
+    async def _apply(self, state: HandoffState, outcome: str, assessment: dict, data: dict[str, Any]) -> bool:
+        """Store the outcome if the handoff still waits for one (idempotent); bump version, sync the card."""
         now = self.handoffs.clock()
         async with self.handoffs.db.transaction() as conn:
             version = await store.set_assessment(
                 conn, handoff_id=state.id, state=outcome, assessment=assessment, now=now
             )
-            if version is None:
-                return
+            kind = f"assessment_{outcome}" if version is not None else "assessment_discarded"
             await store.insert_event(
-                conn, workspace_id=state.workspace.id, handoff_id=state.id, kind=f"assessment_{outcome}", now=now
+                conn, workspace_id=state.workspace.id, handoff_id=state.id, kind=kind,
+                data={**data, "outcome": outcome, "version": version}, now=now,
             )
+            if version is None:
+                return False
             if state.card is not None:
                 await outbox.enqueue(
                     conn, kind=job_kinds.CARD_SYNC, handoff_id=state.id,
                     dedupe_key=job_kinds.card_key(state.id), now=now,
                 )
+            return True

@@ -250,6 +250,7 @@ class Handoffs:
             handoff_id=handoff_id,
             dedupe_key=job_kinds.assess_key(handoff_id),
             now=now,
+            max_attempts=job_kinds.ASSESS_MAX_ATTEMPTS,
         )
         if target is not None:
             await outbox.enqueue(

@@ -9,6 +9,10 @@ ASSESS = "assess"  # ask the model (or the heuristic) for a diagnostic assessmen
 THREAD_REPLY = "thread.reply"  # a reply in the card's thread (conflict, claimed checklist)
 NOTIFY_TARGET = "notify.target"  # a direct message to the senior the author named
 
+# Fewer tries than other jobs: each already includes the SDK's own retries, and the card should
+# show the fallback within minutes, not after an hour of backoff.
+ASSESS_MAX_ATTEMPTS = 3
+
 
 def card_key(handoff_id: uuid.UUID) -> str:
     return f"card:{handoff_id}"

@@ -1,0 +1,93 @@
+"""The assessment wired for real: core + database + worker + the real SDK against the fake Anthropic API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from core import jobs as job_kinds
+from core.assessment import Assessments
+from core.claude import ClaudeAssessor
+from core.delivery import Deliveries, PostedCard
+from core.handoffs import Handoffs
+from core.models import HandoffState
+from core.worker import Worker
+from db import outbox
+from tests.fakes.anthropic import FakeAnthropic
+from tests.servers import serve
+
+# Small numbers so a failure mode ends in seconds; the budget below is computed from them.
+TIMEOUT_S = 0.3
+MAX_RETRIES = 1
+MAX_SLEEP_S = 0.5
+RETRY_BASE_S = 0.05
+RETRY_CAP_S = 0.3
+POLL_S = 0.05
+
+
+@dataclass
+class RecordingCards:
+    """A delivery port that keeps what it was asked to show (the platforms have their own fakes)."""
+
+    platform: str = "slack"
+    edits: list[tuple[str, int, str]] = field(default_factory=list)
+
+    async def post_card(self, state: HandoffState, *, maybe_posted: bool) -> PostedCard:
+        return PostedCard(message_ref=f"ts-{state.id}")
+
+    async def edit_card(self, state: HandoffState) -> None:
+        self.edits.append((str(state.id), state.version, state.assessment_state))
+
+    async def reply_in_thread(self, state, reply) -> None: ...
+
+    async def notify(self, state, reply) -> None: ...
+
+
+@dataclass
+class Rig:
+    fake: FakeAnthropic
+    handoffs: Handoffs
+    assessments: Assessments
+    worker: Worker
+    cards: RecordingCards
+
+    async def assess_jobs(self, handoff_id=None):
+        async with self.handoffs.db.transaction() as conn:
+            return await outbox.list_jobs(conn, handoff_id=handoff_id, kind=job_kinds.ASSESS)
+
+    async def trail(self, handoff_id) -> list[dict]:
+        return await self.handoffs.events(handoff_id)
+
+    def budget_s(self) -> float:
+        return self.assessments.budget_s(poll_s=POLL_S)
+
+
+@asynccontextmanager
+async def assessment_rig(
+    db,
+    fake: FakeAnthropic,
+    *,
+    concurrency: int = 4,
+    worker_concurrency: int = 1,
+    with_key: bool = True,
+    timeout_s: float = TIMEOUT_S,
+    api_key: str | None = None,
+) -> AsyncIterator[Rig]:
+    async with serve(fake.app()) as url:
+        assessor = None
+        if with_key:
+            assessor = ClaudeAssessor(
+                api_key=api_key or fake.api_key, base_url=url, model="claude-test", timeout_s=timeout_s,
+                max_retries=MAX_RETRIES, concurrency=concurrency, max_sleep_s=MAX_SLEEP_S,
+            )
+        handoffs = Handoffs(db)
+        assessments = Assessments(handoffs, assessor, retry_base_s=RETRY_BASE_S, retry_cap_s=RETRY_CAP_S)
+        cards = RecordingCards()
+        kinds = {**Deliveries(handoffs, {"slack": cards}).job_kinds(), **assessments.job_kinds()}
+        worker = Worker(db, kinds, concurrency=worker_concurrency, poll_s=POLL_S, backoff_base_s=RETRY_BASE_S)
+        try:
+            yield Rig(fake, handoffs, assessments, worker, cards)
+        finally:
+            if assessor is not None:
+                await assessor.aclose()
