@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter
@@ -40,7 +41,9 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
         identity = await inbound.identity(request.headers.get("Authorization"))
         if identity is None:
             return web.json_response(UNAUTHORIZED, status=401)
-        request["claims_identity"] = identity
+        with warnings.catch_warnings():  # the SDK's request adapter reads this plain string key
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            request["claims_identity"] = identity
         return await adapter.process(request, agent)
 
     app.router.add_post("/api/messages", messages)

@@ -77,6 +77,7 @@ class FakeBotFramework:
         self.calls: list[Call] = []
         self.issued_tokens: set[str] = set()
         self.messages: dict[str, dict[str, Any]] = {}  # activity id -> latest activity body
+        self.created: list[tuple[str, str]] = []  # (conversation id, first activity id) per create
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
         self._ids = itertools.count(1_700_000_000_001)
 
@@ -176,6 +177,7 @@ class FakeBotFramework:
             conversation_id = f"a:personal-{member}"
         if call.body.get("activity"):
             self.messages[activity_id] = call.body["activity"]
+        self.created.append((conversation_id, activity_id))
         return web.json_response({"id": conversation_id, "activityId": activity_id, "serviceUrl": self.service_url},
                                  status=201)
 

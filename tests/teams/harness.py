@@ -113,6 +113,22 @@ class TeamsBot:
         return await self.services.worker().drain(timeout_s=timeout_s)
 
 
+class StubAssessor:
+    """Answers at once with a fixed assessment, like the model would."""
+
+    def __init__(self, assessment: dict[str, Any] | None = None) -> None:
+        self.assessment = assessment or {
+            "source": "model",
+            "summary": "Inbound mail is rejected at the connector: likely an expired TLS certificate.",
+            "likely_causes": ["Expired certificate on the inbound connector", "MX record points at an old gateway"],
+            "confidence": "medium",
+            "next_steps": ["Check the connector's certificate", "Run a message trace for an external sender"],
+        }
+
+    async def assess(self, state) -> dict[str, Any]:
+        return dict(self.assessment)
+
+
 def teams_settings(database_url: str, fake: FakeBotFramework, **overrides: Any) -> Settings:
     values = dict(
         database_url=database_url,
@@ -128,13 +144,37 @@ def teams_settings(database_url: str, fake: FakeBotFramework, **overrides: Any) 
 
 
 @asynccontextmanager
-async def teams_bot(database: Database, **overrides: Any) -> AsyncIterator[TeamsBot]:
+async def teams_bot(database: Database, *, assessor: Any = None, **overrides: Any) -> AsyncIterator[TeamsBot]:
     """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running."""
     fake = FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD)
     async with serve(fake.app()) as fake_url:
         fake.base_url = fake_url
         settings = teams_settings(database.url, fake, **overrides)
-        services = Services(settings=settings, database=database, handoffs=Handoffs(database))
+        services = Services(settings=settings, database=database, handoffs=Handoffs(database), assessor=assessor)
         app = create_app(settings, run_worker=False, services=services)
         async with serve(app) as url, aiohttp.ClientSession() as http:
             yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)
+
+
+async def use_this_channel(bot: TeamsBot, person: dict, channel: str = CHANNEL) -> None:
+    status, _ = await bot.send(message("use this channel", sender=person, service_url=bot.fake.service_url, in_channel=channel))
+    assert status in (200, 202)
+
+
+async def open_dialog(bot: TeamsBot, person: dict) -> str:
+    """task/fetch -> the dialog's token (carried in its submit action)."""
+    status, body = await bot.send(invoke("task/fetch", {"data": {"verb": "escalate"}}, sender=person,
+                                         service_url=bot.fake.service_url))
+    assert status == 200, body
+    return body["task"]["value"]["card"]["content"]["actions"][0]["data"]["dialog"]
+
+
+def submit(person: dict, service_url: str, dialog: str, **fields: str) -> dict[str, Any]:
+    fields.setdefault("summary", "Exchange mailbox for finance can't receive external mail")
+    return invoke("task/submit", {"data": {"dialog": dialog, **fields}}, sender=person, service_url=service_url)
+
+
+def posted_card(bot: TeamsBot, channel: str = CHANNEL) -> tuple[str, str, dict[str, Any]]:
+    """(conversation id, activity id, current card) of the one escalation card the bot created."""
+    [(conversation, activity_id)] = [c for c in bot.fake.created if c[0].startswith(channel)]
+    return conversation, activity_id, bot.fake.card_of(activity_id)
