@@ -74,7 +74,8 @@ class FakeBotFramework:
         self.app_password = app_password
         self.signer = signer or TokenSigner()
         self.base_url = ""  # set by the test once served
-        self.calls: list[Call] = []
+        self.calls: list[Call] = []  # calls it served
+        self.refused: list[tuple[Call, int]] = []  # calls it answered with an error, and the status
         self.issued_tokens: set[str] = set()
         self.messages: dict[str, dict[str, Any]] = {}  # activity id -> latest activity body
         self.created: list[tuple[str, str]] = []  # (conversation id, first activity id) per create
@@ -162,6 +163,8 @@ class FakeBotFramework:
         refusal = self._refuse(request, kind)
         if refusal is None:
             self.calls.append(call)
+        else:
+            self.refused.append((call, refusal.status))
         return call, refusal
 
     async def _create(self, request: web.Request) -> web.Response:

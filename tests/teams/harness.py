@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.server import SERVICES, create_app
 from bot.services import Services
 from core.handoffs import Handoffs
-from core.models import WorkspaceKey
+from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
 from tests.fakes.bot_framework import FakeBotFramework
 from tests.servers import serve
@@ -30,6 +30,7 @@ APP_PASSWORD = "test-app-password"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CHANNEL = "19:escalations0123456789abcdef@thread.tacv2"
 ACME_TEAMS = WorkspaceKey("teams", TENANT)
+DANA_TEAMS = PersonKey("29:dana", "Dana")
 
 
 def teams_user(name: str) -> dict[str, str]:
