@@ -79,7 +79,8 @@ def _facts(view: CardView) -> dict[str, Any]:
 
 
 def _bullets(items: tuple[str, ...]) -> str:
-    return "\n".join(f"- {escape_markdown(item, 600)}" for item in items)
+    each = TEAMS_TEXT_BLOCK // max(1, len(items)) - 3  # the whole list is one TextBlock
+    return "\n".join(f"- {escape_markdown(item, each)}" for item in items)
 
 
 def _assessment(a: AssessmentView) -> list[dict]:
