@@ -12,6 +12,7 @@ import time
 import uuid
 
 from core.models import PersonKey
+from tests.factories import snapshot
 from tests.teams.harness import (
     ACME_TEAMS,
     CHANNEL,
@@ -138,3 +139,47 @@ async def test_the_author_and_a_viewer_are_refused_and_the_card_stays(db):
         assert state.status == "open" and state.claimed_by is None
         assert len(bot.fake.of_kind("update")) == edits and bot.fake.card_of(activity_id) == card
         assert bot.fake.of_kind("reply") == [r for r in bot.fake.of_kind("reply") if "Already" not in r.body.get("text", "")]
+
+
+async def test_the_owner_releases_and_resolves_others_are_refused(db):
+    junior, dana, carol = teams_user("Jamie"), teams_user("Dana"), teams_user("Carol")
+    async with teams_bot(db) as bot:
+        url = bot.fake.service_url
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        await bot.send(submit(junior, url, await open_dialog(bot, junior)))
+        await bot.drain()
+        conversation, activity_id, card = posted_card(bot)
+        handoff_id = card["actions"][0]["data"]["handoff_id"]
+
+        async def press(verb, person):
+            status, body = await bot.send(card_action(verb, handoff_id, sender=person, service_url=url,
+                                                      conversation_id=conversation))
+            assert status == 200
+            return body
+
+        await press("pickup", dana)
+        refreshed = await press("refresh", dana)  # the owner's client refreshes into the owner's view
+        assert verbs(refreshed["value"]) == ["release", "resolve"]
+        assert verbs((await press("refresh", carol))["value"]) == []
+        assert "Only the engineer who picked this up" in (await press("resolve", carol))["value"]
+
+        released = await press("release", dana)
+        assert verbs(released["value"]) == ["pickup"] and "Waiting for pick-up" in str(released["value"])
+        await press("pickup", carol)
+        resolved = await press("resolve", carol)
+        assert verbs(resolved["value"]) == [] and "Resolved" in str(resolved["value"])
+        await bot.drain()
+        assert "Resolved" in str(bot.fake.card_of(activity_id)) and verbs(bot.fake.card_of(activity_id)) == []
+
+
+async def test_a_named_senior_gets_a_direct_message(db):
+    async with teams_bot(db) as bot:
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        dana = teams_user("Dana")
+        await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"),
+                                    snapshot=snapshot(),
+                                    target=PersonKey(dana["id"], "Dana"))
+        await bot.drain()
+        [dm] = [c for c in bot.fake.of_kind("create") if c.body.get("members")]
+        assert dm.body["members"] == [{"id": dana["id"]}] and dm.body["isGroup"] is False
+        assert "Jamie escalated to you" in dm.body["activity"]["text"]
