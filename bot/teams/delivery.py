@@ -7,11 +7,12 @@ anything longer becomes RetryLater and the worker reschedules the job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,26 +43,53 @@ CHANNEL = "msteams"
 RETRYABLE = {429, 412, 502, 504}  # throttled, update conflict, gateway trouble: try again later
 HOPELESS = {400, 401, 403, 404}
 CALLS_PER_SECOND = 7  # the connector's per-conversation budget
-MAX_SLOT_WAIT_S = 1.0
+WINDOW_S = 1.05  # a little over a second, for clock and scheduling slack
+MAX_SLOT_WAIT_S = 2.0
+
+
+class ConversationBusy(Exception):
+    pass
 
 
 class ConversationRateLimit:
-    """At most `rate` calls per second per conversation, by reserving the next free slot."""
+    """At most `rate` calls per WINDOW_S per conversation, counted from when each call *finished*.
+
+    A call's answer comes after the connector received it, so a new call that starts at least one
+    window after the `rate`-th previous one finished cannot reach the connector inside that window,
+    however late the event loop got to send the earlier ones.
+    """
 
     def __init__(self, rate: int = CALLS_PER_SECOND, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.clock = clock
-        self._slots: dict[str, deque[float]] = {}
+        self._finished: dict[str, deque[asyncio.Future]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    def reserve(self, key: str, *, max_wait_s: float = MAX_SLOT_WAIT_S) -> float | None:
-        """Seconds to wait for a slot (reserved), or None when the wait would pass `max_wait_s`."""
-        now = self.clock()
-        slots = self._slots.setdefault(key, deque(maxlen=self.rate))
-        at = now if len(slots) < self.rate else max(now, slots[0] + 1.0)
-        if at - now > max_wait_s:
-            return None
-        slots.append(at)
-        return at - now
+    @contextlib.asynccontextmanager
+    async def slot(self, key: str, *, max_wait_s: float = MAX_SLOT_WAIT_S) -> AsyncIterator[None]:
+        """Hold a call slot; raises ConversationBusy rather than wait past `max_wait_s`."""
+        try:
+            async with asyncio.timeout(max_wait_s):
+                mark = await self._admit(key)
+        except TimeoutError:
+            raise ConversationBusy(key) from None
+        try:
+            yield
+        finally:
+            mark.set_result(self.clock())
+
+    async def _admit(self, key: str) -> asyncio.Future:
+        async with self._locks.setdefault(key, asyncio.Lock()):  # admissions to one conversation in order
+            marks = self._finished.setdefault(key, deque())
+            while len(marks) >= self.rate:
+                finished_at = await asyncio.shield(marks[0])
+                wait = finished_at + WINDOW_S - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                marks.popleft()
+            mark = asyncio.get_running_loop().create_future()
+            marks.append(mark)
+            return mark
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -202,13 +230,11 @@ class TeamsDelivery:
         await self._call(card.conversation_ref, lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
 
     async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> None:
-        wait = self.limiter.reserve(conversation)
-        if wait is None:
-            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0)
-        if wait > 0:
-            await asyncio.sleep(wait)
         try:
-            await call()
+            async with self.limiter.slot(conversation):
+                await call()
+        except ConversationBusy:
+            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0) from None
         except aiohttp.ClientResponseError as error:
             if error.status in RETRYABLE:
                 raise RetryLater(f"connector answered {error.status}", delay_s=_retry_after(error.headers)) from error

@@ -112,7 +112,8 @@ async def test_escalate_assess_and_a_25_way_pick_up_race(pg_db):
 
         # never more than 7 connector calls a second into the card's conversation
         times = sorted(r.at for r in replies)
-        assert all(later - earlier >= 0.99 for earlier, later in zip(times, times[7:]))
+        gaps = [round(later - earlier, 3) for earlier, later in zip(times, times[7:])]
+        assert min(gaps) >= 1.0, gaps
 
 
 async def test_the_author_and_a_viewer_are_refused_and_the_card_stays(db):

@@ -1,17 +1,37 @@
-"""The per-conversation connector budget: 7 calls a second, slots reserved in order."""
+"""The per-conversation connector budget: 7 calls a window, counted from when calls finish."""
 
-from bot.teams.delivery import ConversationRateLimit, _retry_after
+import asyncio
+import time
+
+import pytest
+
+from bot.teams.delivery import WINDOW_S, ConversationBusy, ConversationRateLimit, _retry_after
 
 
-def test_seven_a_second_per_conversation_then_the_next_slot():
-    now = [100.0]
-    limit = ConversationRateLimit(7, clock=lambda: now[0])
-    assert [limit.reserve("c1") for _ in range(7)] == [0.0] * 7
-    assert limit.reserve("c1") == 1.0  # the 8th waits for the first to age out
-    assert limit.reserve("c2") == 0.0  # other conversations are not held up
-    now[0] += 0.5
-    assert limit.reserve("c1") == 0.5
-    assert limit.reserve("c1", max_wait_s=0.2) is None  # too long: the job is rescheduled instead
+async def test_the_eighth_call_starts_a_window_after_the_first_finished():
+    limit = ConversationRateLimit(7)
+    starts: list[float] = []
+
+    async def call(key: str, hold: float = 0.0) -> None:
+        async with limit.slot(key):
+            starts.append(time.monotonic())
+            await asyncio.sleep(hold)
+
+    began = time.monotonic()
+    await asyncio.gather(*(call("c1", hold=0.2 if i == 0 else 0) for i in range(8)))
+    assert starts[7] - began >= 0.2 + WINDOW_S - 0.01  # waited for call 1 to finish, then a window
+    other = time.monotonic()
+    await call("c2")
+    assert time.monotonic() - other < 0.1  # other conversations are not held up
+
+
+async def test_a_full_conversation_is_refused_rather_than_waited_for_long():
+    limit = ConversationRateLimit(1)
+    async with limit.slot("c1"):
+        pass
+    with pytest.raises(ConversationBusy):
+        async with limit.slot("c1", max_wait_s=0.2):
+            pass
 
 
 def test_retry_after_is_honoured_with_jitter():
