@@ -123,5 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+import manifest.cli  # noqa: E402,F401  (registers `handoff manifest`)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,78 @@
+"""Reading what we need out of inbound Teams activities. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from microsoft_agents.activity import Activity
+
+from core.models import PersonKey, WorkspaceKey
+from core.snapshot import FIELD_LIMITS
+
+SNAPSHOT_FIELDS = (*FIELD_LIMITS, "urgency")
+_AT_TAG = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]+>")
+
+
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    if data is None:
+        return {}
+    return data if isinstance(data, dict) else data.model_dump(by_alias=True, exclude_none=True)
+
+
+def tenant_id(activity: Activity, default: str | None = None) -> str | None:
+    if activity.conversation is not None and activity.conversation.tenant_id:
+        return activity.conversation.tenant_id
+    return (_channel_data(activity).get("tenant") or {}).get("id") or default
+
+
+def workspace_key(activity: Activity, default_tenant: str | None = None) -> WorkspaceKey | None:
+    tenant = tenant_id(activity, default_tenant)
+    if not tenant:
+        return None
+    team = (_channel_data(activity).get("team") or {}).get("name") or ""
+    return WorkspaceKey("teams", tenant, team)
+
+
+def person_key(activity: Activity) -> PersonKey | None:
+    sender = activity.from_property
+    if sender is None or not sender.id:
+        return None
+    return PersonKey(sender.id, sender.name or "")
+
+
+def channel_id(activity: Activity) -> str | None:
+    """The Teams channel a channel message was posted in (None outside channels)."""
+    return (_channel_data(activity).get("channel") or {}).get("id")
+
+
+def command_text(activity: Activity) -> str:
+    """The message text without @mentions, lower-cased and squeezed: 'use this channel', 'escalate'."""
+    text = _AT_TAG.sub(" ", activity.text or "")
+    return " ".join(text.lower().split())
+
+
+def dialog_fields(data: Any) -> dict[str, str]:
+    """The snapshot fields from a dialog submit (everything else in `data` is ours or Teams')."""
+    if not isinstance(data, dict):
+        return {}
+    return {name: str(data[name]) for name in SNAPSHOT_FIELDS if data.get(name) is not None}
+
+
+def message_prefill(value: Any) -> dict[str, str]:
+    """Dialog values from a message-extension action on a message: its text and its link."""
+    payload = (value or {}).get("messagePayload") or {}
+    body = payload.get("body") or {}
+    text = body.get("content") or ""
+    if (body.get("contentType") or "").lower() == "html":
+        text = _HTML_TAG.sub("", text)
+    text = text.strip()
+    author = ((payload.get("from") or {}).get("user") or {}).get("displayName") or ""
+    first_line = text.splitlines()[0] if text else ""
+    return {
+        "summary": first_line[: FIELD_LIMITS["summary"][1]],
+        "excerpt": (f"{author}: {text}" if author else text)[: FIELD_LIMITS["excerpt"][1]],
+        "source_link": (payload.get("linkToMessage") or "")[: FIELD_LIMITS["source_link"][1]],
+    }

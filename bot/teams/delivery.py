@@ -1,0 +1,243 @@
+"""The Teams CardDelivery port: proactive messages through the Agents SDK's adapter and connector.
+
+Runs only inside jobs (never in an invoke's answer path), so waiting for a rate-limit slot is fine here;
+anything longer becomes RetryLater and the worker reschedules the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from microsoft_agents.activity import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+    Mention,
+)
+from microsoft_agents.hosting.core import AuthenticationConstants, ChannelServiceAdapter, TurnContext
+
+from cards import teams as cards
+from cards.text import neutralize_mentions
+from cards.view import ago, build_card_view
+from core.delivery import PostedCard, Reply
+from core.errors import PermanentFailure, RetryLater
+from core.models import HandoffState, Person
+from db.tables import utcnow
+
+log = logging.getLogger("handoff.teams.delivery")
+
+CHANNEL = "msteams"
+RETRYABLE = {429, 412, 502, 504}  # throttled, update conflict, gateway trouble: try again later
+HOPELESS = {400, 401, 403, 404}
+CALLS_PER_SECOND = 7  # the connector's per-conversation budget
+WINDOW_S = 1.05  # a little over a second, for clock and scheduling slack
+MAX_SLOT_WAIT_S = 2.0
+
+
+class ConversationBusy(Exception):
+    pass
+
+
+class ConversationRateLimit:
+    """At most `rate` calls per WINDOW_S per conversation, counted from when each call *finished*.
+
+    A call's answer comes after the connector received it, so a new call that starts at least one
+    window after the `rate`-th previous one finished cannot reach the connector inside that window,
+    however late the event loop got to send the earlier ones.
+    """
+
+    def __init__(self, rate: int = CALLS_PER_SECOND, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.clock = clock
+        self._finished: dict[str, deque[asyncio.Future]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, key: str, *, max_wait_s: float = MAX_SLOT_WAIT_S) -> AsyncIterator[None]:
+        """Hold a call slot; raises ConversationBusy rather than wait past `max_wait_s`."""
+        try:
+            async with asyncio.timeout(max_wait_s):
+                mark = await self._admit(key)
+        except TimeoutError:
+            raise ConversationBusy(key) from None
+        try:
+            yield
+        finally:
+            mark.set_result(self.clock())
+
+    async def _admit(self, key: str) -> asyncio.Future:
+        async with self._locks.setdefault(key, asyncio.Lock()):  # admissions to one conversation in order
+            marks = self._finished.setdefault(key, deque())
+            while len(marks) >= self.rate:
+                finished_at = await asyncio.shield(marks[0])
+                wait = finished_at + WINDOW_S - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                marks.popleft()
+            mark = asyncio.get_running_loop().create_future()
+            marks.append(mark)
+            return mark
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        seconds = float((headers or {}).get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds + random.uniform(0, 0.25 * seconds + 0.05)  # jitter so retries don't line up
+
+
+class TeamsDelivery:
+    platform = "teams"
+
+    def __init__(
+        self,
+        adapter: ChannelServiceAdapter,
+        *,
+        app_id: str,
+        limiter: ConversationRateLimit | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.limiter = limiter or ConversationRateLimit()
+        self.clock = clock
+
+    # --- the port ---------------------------------------------------------------------------
+
+    async def post_card(self, state: HandoffState, *, maybe_posted: bool) -> PostedCard:
+        # The connector cannot be searched for an earlier post, so a retry after a crash between
+        # posting and recording may post twice; everything after this is keyed by what we record.
+        reference = state.workspace.conversation_ref or {}
+        service_url = reference.get("serviceUrl")
+        channel = state.card.channel if state.card else state.workspace.escalation_channel
+        if not service_url or not channel:
+            raise PermanentFailure("the Teams escalation channel has no service URL; set it again from Teams")
+        tenant = state.workspace.external_id
+        parameters = ConversationParameters(
+            is_group=True,
+            bot=ChannelAccount(id=self.app_id),
+            channel_data={"channel": {"id": channel}, "tenant": {"id": tenant}},
+            tenant_id=tenant,
+            activity=self._card_activity(state),
+        )
+        created: list[Activity] = []
+
+        async def remember(context: TurnContext) -> None:
+            created.append(context.activity)
+
+        await self._call(channel, lambda: self.adapter.create_conversation(
+            self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, remember
+        ))
+        activity = created[0]
+        return PostedCard(message_ref=activity.id, conversation_ref=activity.conversation.id, service_url=service_url)
+
+    async def edit_card(self, state: HandoffState) -> None:
+        update = self._card_activity(state)
+        update.id = state.card.message_ref
+
+        async def send(context: TurnContext) -> None:
+            await context.update_activity(update)
+
+        await self._in_card_thread(state, send)
+
+    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+        text, mentioned = self._reply_text(state, reply)
+
+        async def send(context: TurnContext) -> None:
+            await context.send_activity(self._mention_message(text, mentioned))
+
+        await self._in_card_thread(state, send)
+
+    async def notify(self, state: HandoffState, reply: Reply) -> None:
+        """A 1:1 chat with the named senior; where Teams will not open one, a mention in the thread."""
+        reference = state.workspace.conversation_ref or {}
+        service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
+        title = build_card_view(state, now=self.clock()).title
+        text = f"{neutralize_mentions(state.author.display_name)} escalated to you: {neutralize_mentions(title)}"
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=self.app_id),
+            members=[ChannelAccount(id=reply.person.external_id)],
+            tenant_id=state.workspace.external_id,
+            channel_data={"tenant": {"id": state.workspace.external_id}},
+            activity=Activity(type=ActivityTypes.message, text=text),
+        )
+
+        async def nothing(context: TurnContext) -> None:
+            return None
+
+        try:
+            await self._call(f"dm:{reply.person.external_id}", lambda: self.adapter.create_conversation(
+                self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, nothing
+            ))
+        except PermanentFailure:
+            await self.reply_in_thread(state, reply)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _card_activity(self, state: HandoffState) -> Activity:
+        view = build_card_view(state, now=self.clock())
+        card = cards.escalation_card(view)
+        return Activity(
+            type=ActivityTypes.message,
+            summary=view.title,
+            attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)],
+        )
+
+    def _reply_text(self, state: HandoffState, reply: Reply) -> tuple[str, Person | None]:
+        if reply.kind == "conflict" and reply.winner is not None:
+            when = ago(state.claimed_at, self.clock()) if state.claimed_at else "already"
+            return cards.conflict_reply(winner=reply.winner.display_name, when=when), reply.person
+        if reply.kind == "claimed":
+            return cards.claimed_reply(owner=reply.person.display_name), None
+        return cards.notify_reply(author=state.author.display_name), reply.person
+
+    @staticmethod
+    def _mention_message(text: str, person: Person | None) -> Activity:
+        if person is None:
+            return Activity(type=ActivityTypes.message, text=text)
+        tag = f"<at>{neutralize_mentions(person.display_name or 'you')}</at>"
+        mention = Mention(mentioned=ChannelAccount(id=person.external_id, name=person.display_name), text=tag)
+        return Activity(type=ActivityTypes.message, text=f"{tag} {text}", entities=[mention])
+
+    async def _in_card_thread(self, state: HandoffState, send: Callable[[TurnContext], Awaitable[None]]) -> None:
+        card = state.card
+        if card is None or not card.message_ref or not card.conversation_ref or not card.service_url:
+            raise RetryLater("card not posted yet", delay_s=1.0)
+        reference = ConversationReference(
+            channel_id=CHANNEL,
+            service_url=card.service_url,
+            conversation=ConversationAccount(id=card.conversation_ref, tenant_id=state.workspace.external_id),
+            bot=ChannelAccount(id=self.app_id),
+            activity_id=card.message_ref,
+        )
+        continuation = reference.get_continuation_activity()
+        continuation.id = card.message_ref  # so replies thread under the card
+        await self._call(card.conversation_ref, lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
+
+    async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            async with self.limiter.slot(conversation):
+                await call()
+        except ConversationBusy:
+            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0) from None
+        except aiohttp.ClientResponseError as error:
+            if error.status in RETRYABLE:
+                raise RetryLater(f"connector answered {error.status}", delay_s=_retry_after(error.headers)) from error
+            if error.status in HOPELESS:
+                raise PermanentFailure(f"connector answered {error.status}: {error.message}") from error
+            raise

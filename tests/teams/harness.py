@@ -1,0 +1,191 @@
+"""Teams test harness: activity builders and the bot served next to a fake Bot Framework.
+
+Every request into the bot carries an RS256 token signed by the fake's key; the bot's SDK validates it
+against the fake's JWKS, takes its connector token from the fake's token endpoint and posts to the fake
+connector. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from bot.config import Settings
+from bot.server import SERVICES, create_app
+from bot.services import Services
+from core.claude import ClaudeAssessor
+from core.handoffs import Handoffs
+from core.models import PersonKey, WorkspaceKey
+from db.engine import Database
+from tests.fakes.anthropic import FakeAnthropic, assessment
+from tests.fakes.bot_framework import FakeBotFramework
+from tests.servers import serve
+
+APP_ID = "8f0b6c3e-1d2a-4b5c-9e7f-0a1b2c3d4e5f"
+APP_PASSWORD = "test-app-password"
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CHANNEL = "19:escalations0123456789abcdef@thread.tacv2"
+ACME_TEAMS = WorkspaceKey("teams", TENANT)
+DANA_TEAMS = PersonKey("29:dana", "Dana")
+
+
+def teams_user(name: str) -> dict[str, str]:
+    return {"id": f"29:{name.lower().replace(' ', '-')}", "name": name, "aadObjectId": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))}
+
+
+def _activity(kind: str, *, sender: dict, conversation: dict, service_url: str, channel_data: dict | None = None,
+              **fields: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "id": fields.pop("id", None) or f"f:{uuid.uuid4().hex}",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": sender,
+        "recipient": {"id": f"28:{APP_ID}", "name": "Handoff"},
+        "conversation": conversation,
+        "channelData": channel_data or {"tenant": {"id": TENANT}},
+        "locale": "en-US",
+        **fields,
+    }
+
+
+def personal(sender: dict) -> dict[str, Any]:
+    return {"id": f"a:personal-{sender['id']}", "conversationType": "personal", "tenantId": TENANT}
+
+
+def channel_thread(channel: str = CHANNEL, message_id: str = "1699999999999") -> dict[str, Any]:
+    return {"id": f"{channel};messageid={message_id}", "conversationType": "channel", "isGroup": True, "tenantId": TENANT}
+
+
+def channel_data(channel: str = CHANNEL) -> dict[str, Any]:
+    return {"tenant": {"id": TENANT}, "team": {"id": "19:team@thread.tacv2", "name": "IT Service Desk"},
+            "channel": {"id": channel, "name": "escalations"}}
+
+
+def message(text: str, *, sender: dict, service_url: str, in_channel: str | None = None, **fields) -> dict[str, Any]:
+    if in_channel:
+        mention = {"type": "mention", "text": "<at>Handoff</at>", "mentioned": {"id": f"28:{APP_ID}", "name": "Handoff"}}
+        return _activity("message", sender=sender, conversation=channel_thread(in_channel), service_url=service_url,
+                         channel_data=channel_data(in_channel), text=f"<at>Handoff</at> {text}", entities=[mention], **fields)
+    return _activity("message", sender=sender, conversation=personal(sender), service_url=service_url, text=text, **fields)
+
+
+def invoke(name: str, value: dict, *, sender: dict, service_url: str, conversation: dict | None = None,
+           **fields) -> dict[str, Any]:
+    return _activity("invoke", sender=sender, conversation=conversation or personal(sender), service_url=service_url,
+                     name=name, value=value, **fields)
+
+
+def card_action(verb: str, handoff_id: str, *, sender: dict, service_url: str, conversation_id: str) -> dict[str, Any]:
+    value = {"action": {"type": "Action.Execute", "verb": verb, "data": {"handoff_id": handoff_id}}, "trigger": "manual"}
+    conversation = {"id": conversation_id, "conversationType": "channel", "isGroup": True, "tenantId": TENANT}
+    return invoke("adaptiveCard/action", value, sender=sender, service_url=service_url, conversation=conversation,
+                  channelData=channel_data())
+
+
+@dataclass
+class TeamsBot:
+    url: str
+    fake: FakeBotFramework
+    services: Services
+    http: aiohttp.ClientSession
+
+    @property
+    def handoffs(self) -> Handoffs:
+        return self.services.handoffs
+
+    async def send(self, activity: dict[str, Any], *, token: str | None = "valid") -> tuple[int, Any]:
+        """POST an activity to /api/messages; token 'valid' mints a good one, None sends none."""
+        headers = {}
+        if token == "valid":
+            token = self.fake.channel_token()
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.http.post(f"{self.url}/api/messages", json=activity, headers=headers) as response:
+            body = await response.json(content_type=None) if response.content_length != 0 else None
+            return response.status, body
+
+    async def drain(self, timeout_s: float = 30.0) -> int:
+        return await self.services.worker().drain(timeout_s=timeout_s)
+
+
+TLS_ASSESSMENT = {
+    "summary": "Inbound mail is rejected at the connector: likely an expired TLS certificate.",
+    "likely_causes": ["Expired certificate on the inbound connector", "MX record points at an old gateway"],
+    "confidence": "medium",
+    "next_steps": [
+        "Check the connector's certificate",
+        "Run a message trace for an external sender",
+        "Compare the MX record with the gateway in use",
+    ],
+}
+
+
+@asynccontextmanager
+async def claude_against_fake(data: dict[str, Any] | None = None) -> AsyncIterator[ClaudeAssessor]:
+    """The real assessor (anthropic SDK) talking to the fake Messages API over HTTP."""
+    fake = FakeAnthropic(default=assessment(data or TLS_ASSESSMENT))
+    async with serve(fake.app()) as url:
+        assessor = ClaudeAssessor(api_key=fake.api_key, base_url=url, model="claude-test", timeout_s=5, max_retries=0)
+        try:
+            yield assessor
+        finally:
+            await assessor.aclose()
+
+
+def teams_settings(database_url: str, fake: FakeBotFramework, **overrides: Any) -> Settings:
+    values = dict(
+        database_url=database_url,
+        microsoft_app_id=APP_ID,
+        microsoft_app_password=APP_PASSWORD,
+        microsoft_app_tenant_id=TENANT,
+        teams_jwks_url=fake.jwks_url,
+        teams_token_url=fake.token_url,
+        job_poll_s=0.05,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def teams_bot(database: Database, *, assessor: Any = None, **overrides: Any) -> AsyncIterator[TeamsBot]:
+    """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running."""
+    fake = FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD)
+    async with serve(fake.app()) as fake_url:
+        fake.base_url = fake_url
+        settings = teams_settings(database.url, fake, **overrides)
+        services = Services(settings=settings, database=database, handoffs=Handoffs(database), assessor=assessor)
+        app = create_app(settings, run_worker=False, services=services)
+        async with serve(app) as url, aiohttp.ClientSession() as http:
+            yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)
+
+
+async def use_this_channel(bot: TeamsBot, person: dict, channel: str = CHANNEL) -> None:
+    status, _ = await bot.send(message("use this channel", sender=person, service_url=bot.fake.service_url, in_channel=channel))
+    assert status in (200, 202)
+
+
+async def open_dialog(bot: TeamsBot, person: dict) -> str:
+    """task/fetch -> the dialog's token (carried in its submit action)."""
+    status, body = await bot.send(invoke("task/fetch", {"data": {"verb": "escalate"}}, sender=person,
+                                         service_url=bot.fake.service_url))
+    assert status == 200, body
+    return body["task"]["value"]["card"]["content"]["actions"][0]["data"]["dialog"]
+
+
+def submit(person: dict, service_url: str, dialog: str, **fields: str) -> dict[str, Any]:
+    fields.setdefault("summary", "Exchange mailbox for finance can't receive external mail")
+    return invoke("task/submit", {"data": {"dialog": dialog, **fields}}, sender=person, service_url=service_url)
+
+
+def posted_card(bot: TeamsBot, channel: str = CHANNEL) -> tuple[str, str, dict[str, Any]]:
+    """(conversation id, activity id, current card) of the one escalation card the bot created."""
+    [(conversation, activity_id)] = [c for c in bot.fake.created if c[0].startswith(channel)]
+    return conversation, activity_id, bot.fake.card_of(activity_id)
