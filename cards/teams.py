@@ -164,10 +164,10 @@ def fit(card: dict[str, Any]) -> dict[str, Any]:
 # --- the dialog (task module) and its launcher -----------------------------------------
 
 
-def launcher_card() -> dict[str, Any]:
-    """The reply to "escalate": one button that opens the escalation dialog."""
+def launcher_card(text: str) -> dict[str, Any]:
+    """The reply to "escalate": `text` and one button that opens the escalation dialog."""
     return _card(
-        [_text("Stuck? Hand this to a senior engineer: fill in what you know and Handoff posts it to the escalation channel.")],
+        [_text(text)],
         [{"type": "Action.Submit", "title": "Escalate", "data": {"msteams": {"type": "task/fetch"}, "verb": ESCALATE_VERB}}],
     )
 
@@ -201,13 +201,12 @@ def escalation_form(
     notice: str = "",
 ) -> dict[str, Any]:
     """The escalation dialog: the same fields as Slack's modal. `dialog` is a token that makes a
-    double submit of one dialog create one handoff; excerpt and source link ride along as data."""
+    double submit of one dialog create one handoff; excerpt and source link ride along as data.
+    `notice` (what went wrong, what to do) shows at the top."""
     values, errors = values or {}, errors or {}
     body: list[dict] = []
     if notice:
         body.append(_text(escape_markdown(notice, 600), color="Attention", weight="Bolder"))
-    if errors:
-        body.append(_text("Please fix the highlighted fields.", color="Attention", weight="Bolder"))
     body += _input("summary", values.get("summary", ""), errors.get("summary"), multiline=True,
                    placeholder="What is broken, for whom, since when")
     body += _input("tried", values.get("tried", ""), errors.get("tried"), multiline=True)

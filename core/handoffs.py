@@ -136,6 +136,12 @@ class Handoffs:
             await store.set_role(conn, person_id=subject.id, role="admin")
             return Person(subject.id, subject.external_id, subject.display_name, "admin")
 
+    async def admins(self, *, workspace: WorkspaceKey) -> list[Person]:
+        """The workspace's admins, earliest first: who to ask for a role or a channel move."""
+        async with self._transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            return [person_from_row(r) for r in await store.list_admins(conn, workspace_id=ws_id)]
+
     # --- creating ----------------------------------------------------------------------
 
     async def escalate(

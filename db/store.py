@@ -91,6 +91,11 @@ async def set_role(conn: AsyncConnection, *, person_id: int, role: str) -> None:
     await conn.execute(update(people).where(people.c.id == person_id).values(role=role))
 
 
+async def list_admins(conn: AsyncConnection, *, workspace_id: int) -> Sequence[RowMapping]:
+    query = select(people).where(people.c.workspace_id == workspace_id, people.c.role == "admin").order_by(people.c.id)
+    return (await conn.execute(query)).mappings().all()
+
+
 # --- handoffs -----------------------------------------------------------------------------
 
 _author = people.alias("author")

@@ -7,7 +7,7 @@ from typing import Any
 
 from microsoft_agents.activity import Activity
 
-from core.models import PersonKey, WorkspaceKey
+from core.models import ROLES, PersonKey, WorkspaceKey
 from core.snapshot import FIELD_LIMITS
 
 SNAPSHOT_FIELDS = (*FIELD_LIMITS, "urgency")
@@ -52,6 +52,25 @@ def command_text(activity: Activity) -> str:
     """The message text without @mentions, lower-cased and squeezed: 'use this channel', 'escalate'."""
     text = _AT_TAG.sub(" ", activity.text or "")
     return " ".join(text.lower().split())
+
+
+def role_command(command: str) -> str | None:
+    """'make engineer' (the @mentions already taken out) -> 'engineer'; None if it is not that command."""
+    words = command.split()
+    if len(words) >= 2 and words[0] == "make" and words[-1] in ROLES:
+        return words[-1]
+    return None
+
+
+def mentioned_people(activity: Activity) -> list[PersonKey]:
+    """The people @mentioned in a message, without the bot itself, each once."""
+    bot = activity.recipient.id if activity.recipient else None
+    people: dict[str, PersonKey] = {}
+    for mention in activity.get_mentions():
+        who = mention.mentioned
+        if who is not None and who.id and who.id != bot:
+            people.setdefault(who.id, PersonKey(who.id, who.name or ""))
+    return list(people.values())
 
 
 def dialog_fields(data: Any) -> dict[str, str]:

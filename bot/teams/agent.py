@@ -17,29 +17,16 @@ from microsoft_agents.hosting.core import TurnContext
 
 from bot.config import Settings
 from bot.teams import activities as parse
+from bot.teams import texts
 from cards import teams as cards
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.handoffs import Handoffs
-from core.models import AlreadyYours, Done, HandoffState, Lost, NoChannel, Refused, Won, WorkspaceKey
+from core.models import AlreadyYours, Done, HandoffState, Lost, NoChannel, PersonKey, Refused, Won, WorkspaceKey
 from core.snapshot import Invalid, validate_snapshot
 from db.tables import utcnow
 
 log = logging.getLogger("handoff.teams")
-
-REFUSALS = {
-    "own_escalation": "You escalated this one yourself, so another engineer needs to pick it up.",
-    "viewer": "Your role can view escalations but not pick them up. Ask a Handoff admin to make you an engineer.",
-    "not_open": "This escalation is no longer open.",
-    "not_found": "This escalation no longer exists.",
-    "not_owner": "Only the engineer who picked this up can do that.",
-    "not_author": "Only the person who escalated this can do that.",
-}
-HELP = ("Say **escalate** to hand a problem to a senior engineer. In the escalation channel, "
-        "an admin can say **@Handoff use this channel** to send escalation cards there.")
-NO_CHANNEL = ("No escalation channel is set up yet. Ask an admin to @mention Handoff with "
-              "\"use this channel\" in the channel that should get escalations, then submit again.")
-
 
 def invoke_answer(body: Any, status: int = 200) -> Activity:
     return Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=status, body=body))
@@ -78,27 +65,54 @@ class HandoffAgent:
     async def on_message(self, context: TurnContext) -> None:
         activity = context.activity
         command = parse.command_text(activity)
+        role = parse.role_command(command)
         if "use this channel" in command:
             await context.send_activity(await self.use_this_channel(activity))
+        elif role is not None:
+            await context.send_activity(await self.give_role(activity, role))
         elif "escalate" in command:
-            launcher = Attachment(content_type=cards.CARD_CONTENT_TYPE, content=cards.launcher_card())
+            launcher = Attachment(content_type=cards.CARD_CONTENT_TYPE, content=cards.launcher_card(texts.LAUNCHER))
             await context.send_activity(Activity(type=ActivityTypes.message, attachments=[launcher]))
         else:
-            await context.send_activity(HELP)
+            await context.send_activity(texts.HELP)
 
     async def use_this_channel(self, activity: Activity) -> str:
+        """Admins move the channel. While the tenant has no channel (or nobody is an admin, as when the
+        channel came from the environment), whoever sets it becomes the first admin: someone must."""
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
-        channel = parse.channel_id(activity)
-        if workspace is None or channel is None:
-            return "Say this in the channel that should get escalation cards (not in a chat)."
+        channel, person = parse.channel_id(activity), parse.person_key(activity)
+        if workspace is None or channel is None or person is None:
+            return texts.NOT_IN_A_CHANNEL
+        current = await self.handoffs.register_workspace(workspace)
+        admins = await self.handoffs.admins(workspace=workspace)
+        first_admin = False
+        if not any(a.external_id == person.external_id for a in admins):
+            if current.escalation_channel and admins:
+                return texts.channel_admins_only(admins)
+            await self.handoffs.bootstrap_admin(workspace=workspace, person=person)
+            first_admin = True
         reference = activity.get_conversation_reference()
         reference.conversation.id = channel  # cards start new threads in the channel, not in this one
         reference.activity_id = None
         await self.handoffs.register_workspace(
             workspace, channel=channel, conversation_ref=reference.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
-        log.info("teams tenant %s: escalation channel set to %s", workspace.external_id, channel)
-        return "Done: escalation cards will be posted in this channel."
+        log.info("teams tenant %s: escalation channel set to %s by %s", workspace.external_id, channel, person.external_id)
+        return texts.channel_set(first_admin=first_admin)
+
+    async def give_role(self, activity: Activity, role: str) -> str:
+        """'@Handoff make @Carol engineer': an admin sets the role of everyone they @mention."""
+        workspace, admin = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id), parse.person_key(activity)
+        people = parse.mentioned_people(activity)
+        if workspace is None or admin is None or not people:
+            return texts.ROLE_HOW
+        done = []
+        for person in people:
+            outcome = await self.handoffs.set_role(workspace=workspace, admin=admin, person=person, role=role)
+            if isinstance(outcome, Refused):
+                return texts.roles_admins_only(await self.handoffs.admins(workspace=workspace))
+            done.append(outcome)
+        return texts.role_set(done, role)
 
     # --- the dialog ------------------------------------------------------------------------
 
@@ -121,16 +135,19 @@ class HandoffAgent:
         fields = parse.dialog_fields(data)
         snapshot = validate_snapshot(fields)
         if isinstance(snapshot, Invalid):
-            return cards.dialog_response(cards.escalation_form(dialog=dialog, values=fields, errors=snapshot.errors))
+            return cards.dialog_response(
+                cards.escalation_form(dialog=dialog, values=fields, errors=snapshot.errors, notice=texts.FIX_FIELDS)
+            )
         workspace, author = await self._workspace(activity), parse.person_key(activity)
         if workspace is None or author is None:
-            return cards.dialog_message("Handoff could not tell which organisation this came from.")
+            return cards.dialog_message(texts.UNKNOWN_ORGANISATION)
         outcome = await self.handoffs.escalate(
             workspace=workspace, author=author, snapshot=snapshot, idempotency_key=f"teams:dialog:{dialog}"
         )
         if isinstance(outcome, NoChannel):
-            return cards.dialog_response(cards.escalation_form(dialog=dialog, values=fields, notice=NO_CHANNEL))
-        return cards.dialog_message("Escalated. The card is in the escalation channel; you'll see who picks it up there.")
+            notice = texts.no_channel(await self.handoffs.admins(workspace=workspace))
+            return cards.dialog_response(cards.escalation_form(dialog=dialog, values=fields, notice=notice))
+        return cards.dialog_message(texts.escalated(notified_senior=False))
 
     # --- card buttons (Universal Actions) ----------------------------------------------------
 
@@ -143,7 +160,7 @@ class HandoffAgent:
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         person = parse.person_key(activity)
         if handoff_id is None or workspace is None or person is None:
-            return cards.message_response("This card is no longer valid.")
+            return cards.message_response(texts.CARD_INVALID)
         if verb == "pickup":
             outcome = await self.handoffs.claim(workspace=workspace, person=person, handoff_id=handoff_id)
         elif verb in ("release", "resolve"):
@@ -151,10 +168,17 @@ class HandoffAgent:
             outcome = await transition(workspace=workspace, person=person, handoff_id=handoff_id)
         elif verb == cards.REFRESH_VERB:
             state = await self.handoffs.get(workspace=workspace, handoff_id=handoff_id)
-            return self._card(state, viewer=person.external_id) if state else cards.message_response(REFUSALS["not_found"])
+            if state is None:
+                return cards.message_response(texts.refusal("not_found", owner=None, admins=()))
+            return self._card(state, viewer=person.external_id)
         else:
-            return cards.message_response("That button is not supported.")
+            return cards.message_response(texts.BUTTON_UNSUPPORTED)
         if isinstance(outcome, (Won, AlreadyYours, Lost, Done)):
             return self._card(outcome.handoff, viewer=person.external_id)
         assert isinstance(outcome, Refused)
-        return cards.message_response(REFUSALS.get(outcome.reason, "That is not possible right now."))
+        return cards.message_response(await self._refusal(workspace, outcome))
+
+    async def _refusal(self, workspace: WorkspaceKey, refused: Refused) -> str:
+        owner = refused.handoff.claimed_by if refused.handoff is not None else None
+        admins = await self.handoffs.admins(workspace=workspace) if refused.reason == "viewer" else []
+        return texts.refusal(refused.reason, owner=owner.display_name if owner else None, admins=admins)

@@ -119,7 +119,9 @@ async def test_escalating_before_a_channel_is_set_keeps_the_dialog_open(db):
     async with teams_bot(db) as bot:
         status, body = await bot.send(submit(junior, bot.fake.service_url, "dialog-9", tried="Rebooted"))
         assert status == 200 and body["task"]["type"] == "continue"
-        assert "No escalation channel is set up yet" in str(body)
+        notice = body["task"]["value"]["card"]["content"]["body"][0]["text"]
+        assert notice.startswith("Nothing was sent yet: no escalation channel is set up.")
+        assert "@Handoff use this channel" in notice and "press Escalate again" in notice, "says what to do next"
         assert {b.get("id"): b.get("value") for b in body["task"]["value"]["card"]["content"]["body"]}["tried"] == "Rebooted"
 
 

@@ -130,7 +130,7 @@ async def test_the_author_and_a_viewer_are_refused_and_the_card_stays(db):
                                     person=PersonKey(viewer["id"]), role="viewer")
         edits = len(bot.fake.of_kind("update"))
 
-        for person, says in ((junior, "escalated this one yourself"), (viewer, "can view escalations but not pick")):
+        for person, says in ((junior, "escalated this one yourself"), (viewer, "for the engineer role")):
             status, body = await bot.send(card_action("pickup", handoff_id, sender=person, service_url=url,
                                                       conversation_id=conversation))
             assert status == 200 and body["type"] == "application/vnd.microsoft.activity.message"

@@ -69,11 +69,21 @@ def channel_data(channel: str = CHANNEL) -> dict[str, Any]:
             "channel": {"id": channel, "name": "escalations"}}
 
 
+def mention(person: dict) -> dict[str, Any]:
+    return {"type": "mention", "text": f"<at>{person['name']}</at>", "mentioned": {"id": person["id"], "name": person["name"]}}
+
+
 def message(text: str, *, sender: dict, service_url: str, in_channel: str | None = None, **fields) -> dict[str, Any]:
+    """A chat message; `in_channel`: an @Handoff message in that channel. In `text`, '@{name}' of a
+    person passed in `mentions` becomes a Teams mention of them."""
+    people = fields.pop("mentions", [])
+    for person in people:
+        text = text.replace(f"@{person['name']}", f"<at>{person['name']}</at>")
     if in_channel:
-        mention = {"type": "mention", "text": "<at>Handoff</at>", "mentioned": {"id": f"28:{APP_ID}", "name": "Handoff"}}
+        bot = mention({"id": f"28:{APP_ID}", "name": "Handoff"})
         return _activity("message", sender=sender, conversation=channel_thread(in_channel), service_url=service_url,
-                         channel_data=channel_data(in_channel), text=f"<at>Handoff</at> {text}", entities=[mention], **fields)
+                         channel_data=channel_data(in_channel), text=f"<at>Handoff</at> {text}",
+                         entities=[bot, *map(mention, people)], **fields)
     return _activity("message", sender=sender, conversation=personal(sender), service_url=service_url, text=text, **fields)
 
 
@@ -167,9 +177,18 @@ async def teams_bot(database: Database, *, assessor: Any = None, **overrides: An
             yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)
 
 
-async def use_this_channel(bot: TeamsBot, person: dict, channel: str = CHANNEL) -> None:
-    status, _ = await bot.send(message("use this channel", sender=person, service_url=bot.fake.service_url, in_channel=channel))
+async def say(bot: TeamsBot, text: str, *, sender: dict, channel: str | None = CHANNEL, mentions=()) -> str:
+    """Send a message (in `channel`, @Handoff; None: in a personal chat) -> the text the bot answered."""
+    before = len(bot.fake.calls)
+    status, _ = await bot.send(message(text, sender=sender, service_url=bot.fake.service_url, in_channel=channel,
+                                       mentions=list(mentions)))
     assert status in (200, 202)
+    [answer] = [c for c in bot.fake.calls[before:] if c.kind in ("reply", "send")]
+    return answer.body.get("text") or ""
+
+
+async def use_this_channel(bot: TeamsBot, person: dict, channel: str = CHANNEL) -> str:
+    return await say(bot, "use this channel", sender=person, channel=channel)
 
 
 async def open_dialog(bot: TeamsBot, person: dict) -> str:
