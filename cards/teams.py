@@ -20,6 +20,10 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 REFRESH_VERB = "refresh"
 ESCALATE_VERB = "escalate"
+TARGET_FIELD = "target"
+# Teams' people picker: search the whole organisation (supported in dialogs); submits the chosen
+# user's Entra (AAD) object id.
+PEOPLE_DATASET = "graph.microsoft.com/users"
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()#+!|>~])")
 _LIST_START = re.compile(r"(?m)^(\s*)(\d+)\.(\s)")
@@ -193,6 +197,27 @@ def _input(name: str, value: str, error: str | None, *, multiline: bool = False,
     return blocks
 
 
+def _people_picker(value: str, error: str | None) -> list[dict]:
+    """'Send to (optional)', like Slack's users_select: one senior to notify directly. `value` (an
+    object id) pre-selects them, so a dialog re-shown with errors keeps the choice."""
+    picker: dict[str, Any] = {
+        "type": "Input.ChoiceSet",
+        "id": TARGET_FIELD,
+        "label": "Send to (optional)",
+        "placeholder": "Choose a senior",
+        "isMultiSelect": False,
+        "choices": [],
+        "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET},
+    }
+    if value:
+        picker["value"] = value
+    blocks = [picker, _text("A senior to notify directly. Anyone can still pick it up.", isSubtle=True,
+                            size="Small", spacing="None")]
+    if error:
+        blocks.append(_text(escape_markdown(error, 400), color="Attention", size="Small", spacing="None"))
+    return blocks
+
+
 def escalation_form(
     *,
     dialog: str,
@@ -220,6 +245,7 @@ def escalation_form(
     if errors.get("urgency"):
         body.append(_text(escape_markdown(errors["urgency"], 400), color="Attention", size="Small"))
     body += _input("ticket", values.get("ticket", ""), errors.get("ticket"))
+    body += _people_picker(values.get(TARGET_FIELD, ""), errors.get(TARGET_FIELD))
     body += _input("domain", values.get("domain", ""), errors.get("domain"), placeholder="Exchange, networking, M365…")
     body += _input("notes", values.get("notes", ""), errors.get("notes"), multiline=True)
     if values.get("source_link"):

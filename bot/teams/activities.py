@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from microsoft_agents.activity import Activity
@@ -78,6 +79,22 @@ def dialog_fields(data: Any) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
     return {name: str(data[name]) for name in SNAPSHOT_FIELDS if data.get(name) is not None}
+
+
+def dialog_target(data: Any) -> str:
+    """The people picker's choice: one Entra object id, or '' when nobody was chosen."""
+    if not isinstance(data, dict) or not isinstance(data.get("target"), str):
+        return ""
+    return data["target"].strip()
+
+
+def is_object_id(value: str) -> bool:
+    """Entra object ids are GUIDs; anything else in the picker's field was not chosen from the list."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36
 
 
 def message_prefill(value: Any) -> dict[str, str]:

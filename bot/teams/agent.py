@@ -133,21 +133,39 @@ class HandoffAgent:
     async def on_dialog_submit(self, activity: Activity, data: dict[str, Any]) -> dict[str, Any]:
         dialog = str(data.get("dialog") or activity.id or uuid.uuid4().hex)
         fields = parse.dialog_fields(data)
+        target_id = parse.dialog_target(data)
+        values = {**fields, cards.TARGET_FIELD: target_id}  # what the user entered, kept if we re-show the form
         snapshot = validate_snapshot(fields)
-        if isinstance(snapshot, Invalid):
+        errors = dict(snapshot.errors) if isinstance(snapshot, Invalid) else {}
+        target_problem = self._target_problem(activity, target_id)
+        if target_problem:
+            errors[cards.TARGET_FIELD] = target_problem
+        if errors:
             return cards.dialog_response(
-                cards.escalation_form(dialog=dialog, values=fields, errors=snapshot.errors, notice=texts.FIX_FIELDS)
+                cards.escalation_form(dialog=dialog, values=values, errors=errors, notice=texts.FIX_FIELDS)
             )
         workspace, author = await self._workspace(activity), parse.person_key(activity)
         if workspace is None or author is None:
             return cards.dialog_message(texts.UNKNOWN_ORGANISATION)
+        target = PersonKey(target_id.lower()) if target_id else None
         outcome = await self.handoffs.escalate(
-            workspace=workspace, author=author, snapshot=snapshot, idempotency_key=f"teams:dialog:{dialog}"
+            workspace=workspace, author=author, snapshot=snapshot, target=target, idempotency_key=f"teams:dialog:{dialog}"
         )
         if isinstance(outcome, NoChannel):
             notice = texts.no_channel(await self.handoffs.admins(workspace=workspace))
-            return cards.dialog_response(cards.escalation_form(dialog=dialog, values=fields, notice=notice))
-        return cards.dialog_message(texts.escalated(notified_senior=False))
+            return cards.dialog_response(cards.escalation_form(dialog=dialog, values=values, notice=notice))
+        return cards.dialog_message(texts.escalated(notified_senior=target is not None))
+
+    @staticmethod
+    def _target_problem(activity: Activity, target_id: str) -> str | None:
+        if not target_id:
+            return None
+        if not parse.is_object_id(target_id):
+            return texts.TARGET_NOT_A_PERSON
+        sender = activity.from_property
+        if sender is not None and sender.aad_object_id and sender.aad_object_id.lower() == target_id.lower():
+            return texts.TARGET_IS_YOU
+        return None
 
     # --- card buttons (Universal Actions) ----------------------------------------------------
 

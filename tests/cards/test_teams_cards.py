@@ -102,3 +102,17 @@ def test_dialog_keeps_values_shows_errors_and_carries_the_token():
 
 def test_conflict_reply_wording():
     assert teams.conflict_reply(winner="Dana", when="3 minutes ago") == "Already claimed by Dana 3 minutes ago."
+
+
+def test_dialog_has_an_optional_people_picker_that_keeps_its_choice():
+    blank = {b.get("id"): b for b in teams.escalation_form(dialog="d-1")["body"]}
+    picker = blank["target"]
+    assert picker["type"] == "Input.ChoiceSet" and picker["label"] == "Send to (optional)"
+    assert picker["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
+    assert picker["isMultiSelect"] is False and picker["choices"] == [] and "value" not in picker
+    assert not picker.get("isRequired")
+
+    chosen = "6b1f7c1e-0000-4000-8000-000000000001"
+    form = teams.escalation_form(dialog="d-1", values={"target": chosen}, errors={"target": "Choose someone else."})
+    assert {b.get("id"): b for b in form["body"]}["target"]["value"] == chosen
+    assert "Choose someone else." in texts(form)

@@ -184,3 +184,42 @@ async def test_a_named_senior_gets_a_direct_message(db):
         [dm] = [c for c in bot.fake.of_kind("create") if c.body.get("members")]
         assert dm.body["members"] == [{"id": dana["id"]}] and dm.body["isGroup"] is False
         assert "Jamie escalated to you" in dm.body["activity"]["text"]
+
+
+async def test_the_senior_chosen_in_the_dialog_gets_one_direct_message(db):
+    junior, dana = teams_user("Jamie"), teams_user("Dana")
+    async with teams_bot(db) as bot:
+        url = bot.fake.service_url
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        dialog = await open_dialog(bot, junior)
+
+        # a validation error re-shows the dialog with the chosen senior still selected
+        status, body = await bot.send(submit(junior, url, dialog, summary="", target=dana["aadObjectId"]))
+        form = {b.get("id"): b for b in body["task"]["value"]["card"]["content"]["body"]}
+        assert body["task"]["type"] == "continue" and form["target"]["value"] == dana["aadObjectId"]
+
+        status, body = await bot.send(submit(junior, url, dialog, target=dana["aadObjectId"]))
+        assert status == 200 and body["task"]["type"] == "message" and "direct message" in body["task"]["value"]
+        await bot.send(submit(junior, url, dialog, target=dana["aadObjectId"]))  # Teams redelivers the submit
+        await bot.drain()
+        [dm] = [c for c in bot.fake.of_kind("create") if c.body.get("members")]
+        assert dm.body["members"] == [{"id": dana["aadObjectId"]}] and dm.body["isGroup"] is False
+        assert dm.body["tenantId"] == ACME_TEAMS.external_id
+        assert dm.body["activity"]["text"].startswith("Jamie escalated to you: ")
+        [handoff] = await bot.handoffs.queue(workspace=ACME_TEAMS, viewer=PersonKey("29:someone-else"))
+        assert handoff.target is not None and handoff.target.external_id == dana["aadObjectId"]
+
+
+async def test_a_send_to_that_is_not_a_person_or_is_yourself_is_answered_in_the_dialog(db):
+    junior = teams_user("Jamie")
+    async with teams_bot(db) as bot:
+        url = bot.fake.service_url
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        for target, says in (("dana@example.com", "Choose one person from the list"),
+                             (junior["aadObjectId"], "you are the one escalating")):
+            status, body = await bot.send(submit(junior, url, f"dialog-{target}", target=target, tried="Rebooted"))
+            card = body["task"]["value"]["card"]["content"]
+            assert status == 200 and body["task"]["type"] == "continue" and says in card_text(card)
+            assert {b.get("id"): b.get("value") for b in card["body"]}["tried"] == "Rebooted"
+        await bot.drain()
+        assert bot.fake.of_kind("create") == [] and await bot.handoffs.queue(workspace=ACME_TEAMS, viewer=PersonKey("x")) == []
