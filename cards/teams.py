@@ -282,19 +282,3 @@ def card_response(card: dict[str, Any]) -> dict[str, Any]:
 def message_response(text: str) -> dict[str, Any]:
     """Shown to the clicker only; the card stays as it is."""
     return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
-
-
-# --- thread replies (plain text; the delivery adds the mention) ------------------------
-
-
-def conflict_reply(*, winner: str, when: str) -> str:
-    """'Already claimed by Dana 3 minutes ago.'"""
-    return f"Already claimed by {neutralize_mentions(winner)} {when}."
-
-
-def claimed_reply(*, owner: str) -> str:
-    return f"{neutralize_mentions(owner)} picked this up."
-
-
-def notify_reply(*, author: str) -> str:
-    return f"{neutralize_mentions(author)} asked for you on this escalation."

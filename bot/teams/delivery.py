@@ -29,6 +29,7 @@ from microsoft_agents.activity import (
 )
 from microsoft_agents.hosting.core import AuthenticationConstants, ChannelServiceAdapter, TurnContext
 
+from bot.teams import texts
 from cards import teams as cards
 from cards.text import neutralize_mentions
 from cards.view import ago, build_card_view
@@ -167,7 +168,7 @@ class TeamsDelivery:
         reference = state.workspace.conversation_ref or {}
         service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
         title = build_card_view(state, now=self.clock()).title
-        text = f"{neutralize_mentions(state.author.display_name)} escalated to you: {neutralize_mentions(title)}"
+        text = texts.notify_direct(author=state.author.display_name, title=title)
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=self.app_id),
@@ -201,10 +202,10 @@ class TeamsDelivery:
     def _reply_text(self, state: HandoffState, reply: Reply) -> tuple[str, Person | None]:
         if reply.kind == "conflict" and reply.winner is not None:
             when = ago(state.claimed_at, self.clock()) if state.claimed_at else "already"
-            return cards.conflict_reply(winner=reply.winner.display_name, when=when), reply.person
+            return texts.conflict_reply(winner=reply.winner.display_name, when=when), reply.person
         if reply.kind == "claimed":
-            return cards.claimed_reply(owner=reply.person.display_name), None
-        return cards.notify_reply(author=state.author.display_name), reply.person
+            return texts.claimed_reply(owner=reply.person.display_name), None
+        return texts.notify_reply(author=state.author.display_name), reply.person
 
     @staticmethod
     def _mention_message(text: str, person: Person | None) -> Activity:

@@ -122,3 +122,26 @@ def refusal(reason: str, *, owner: str | None, admins: Sequence[Person]) -> str:
     if reason == "not_found":
         return f"Handoff can't find this escalation any more, so nothing happened. If you still need help, {SAY_ESCALATE}."
     return "That isn't possible right now, so nothing happened. The card shows where things stand."
+
+
+# --- in the card's thread and in direct messages (sent by the jobs) ------------------------------
+
+
+def conflict_reply(*, winner: str, when: str) -> str:
+    """'Already claimed by Dana 3 minutes ago.' (the issue's words; the card above shows the rest)."""
+    return f"Already claimed by {neutralize_mentions(winner)} {when}."
+
+
+def claimed_reply(*, owner: str) -> str:
+    return f"{neutralize_mentions(owner)} picked this up."
+
+
+def notify_reply(*, author: str) -> str:
+    """The named senior, mentioned in the card's thread when Teams won't open a chat with them."""
+    return f"{neutralize_mentions(author)} asked for you on this escalation. Pick it up from the card above."
+
+
+def notify_direct(*, author: str, title: str) -> str:
+    """The named senior's direct message: who, what, and where to act."""
+    return (f"{neutralize_mentions(author)} escalated to you: {neutralize_mentions(title)}. "
+            "The card with Pick Up is in your escalation channel; anyone there can pick it up too.")

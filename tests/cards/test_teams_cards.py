@@ -100,8 +100,6 @@ def test_dialog_keeps_values_shows_errors_and_carries_the_token():
     assert wrapped["task"]["type"] == "continue" and wrapped["task"]["value"]["card"]["content"] is form
 
 
-def test_conflict_reply_wording():
-    assert teams.conflict_reply(winner="Dana", when="3 minutes ago") == "Already claimed by Dana 3 minutes ago."
 
 
 def test_dialog_has_an_optional_people_picker_that_keeps_its_choice():
