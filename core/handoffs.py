@@ -16,6 +16,7 @@ from core import jobs as job_kinds
 from core.models import (
     ROLES,
     AlreadyYours,
+    ChannelChange,
     ClaimOutcome,
     Done,
     Escalated,
@@ -135,6 +136,32 @@ class Handoffs:
             subject = await self._person(conn, ws_id, person)
             await store.set_role(conn, person_id=subject.id, role="admin")
             return Person(subject.id, subject.external_id, subject.display_name, "admin")
+
+    async def set_channel(
+        self, *, workspace: WorkspaceKey, person: PersonKey, channel: str, conversation_ref: dict | None = None
+    ) -> ChannelChange:
+        """An admin moves the escalation channel. While there is no channel, or no admin at all,
+        the asker becomes the first admin: someone must. One transaction, with the workspace row
+        locked by its upsert, so two people racing in a new workspace cannot both become admin."""
+        async with self._transaction() as conn:
+            ws = await self._workspace(conn, workspace)
+            actor = await self._person(conn, ws.id, person)
+            admins = tuple(person_from_row(r) for r in await store.list_admins(conn, workspace_id=ws.id))
+            first_admin = False
+            if actor.role != "admin":
+                if ws.escalation_channel and admins:
+                    return ChannelChange(changed=False, first_admin=False, admins=admins)
+                await store.set_role(conn, person_id=actor.id, role="admin")
+                first_admin = True
+                admins = (*admins, Person(actor.id, actor.external_id, actor.display_name, "admin"))
+            await store.set_workspace_channel(
+                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref
+            )
+            await store.insert_event(
+                conn, workspace_id=ws.id, kind="channel_set", actor_id=actor.id,
+                data={"channel": channel, "first_admin": first_admin}, now=self.clock(),
+            )
+            return ChannelChange(changed=True, first_admin=first_admin, admins=admins)
 
     async def admins(self, *, workspace: WorkspaceKey) -> list[Person]:
         """The workspace's admins, earliest first: who to ask for a role or a channel move."""

@@ -143,6 +143,15 @@ class NoChannel:
 
 
 @dataclass(frozen=True)
+class ChannelChange:
+    """The outcome of asking to set a workspace's escalation channel."""
+
+    changed: bool
+    first_admin: bool  # the asker was made the workspace's first admin on the way
+    admins: tuple[Person, ...]  # who may move it (for a refusal's "ask ...")
+
+
+@dataclass(frozen=True)
 class Stats:
     count: int
     claimed: int

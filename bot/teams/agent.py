@@ -83,22 +83,19 @@ class HandoffAgent:
         channel, person = parse.channel_id(activity), parse.person_key(activity)
         if workspace is None or channel is None or person is None:
             return texts.NOT_IN_A_CHANNEL
-        current = await self.handoffs.register_workspace(workspace)
-        admins = await self.handoffs.admins(workspace=workspace)
-        first_admin = False
-        if not any(a.external_id == person.external_id for a in admins):
-            if current.escalation_channel and admins:
-                return texts.channel_admins_only(admins)
-            await self.handoffs.bootstrap_admin(workspace=workspace, person=person)
-            first_admin = True
         reference = activity.get_conversation_reference()
         reference.conversation.id = channel  # cards start new threads in the channel, not in this one
         reference.activity_id = None
-        await self.handoffs.register_workspace(
-            workspace, channel=channel, conversation_ref=reference.model_dump(mode="json", by_alias=True, exclude_none=True)
+        change = await self.handoffs.set_channel(
+            workspace=workspace,
+            person=person,
+            channel=channel,
+            conversation_ref=reference.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
+        if not change.changed:
+            return texts.channel_admins_only(list(change.admins))
         log.info("teams tenant %s: escalation channel set to %s by %s", workspace.external_id, channel, person.external_id)
-        return texts.channel_set(first_admin=first_admin)
+        return texts.channel_set(first_admin=change.first_admin)
 
     async def give_role(self, activity: Activity, role: str) -> str:
         """'@Handoff make @Carol engineer': an admin sets the role of everyone they @mention."""

@@ -64,3 +64,15 @@ async def test_a_new_person_double_clicking_wins_once(pg_db):
     newcomer = seniors(1)[0]
     outcomes = await asyncio.gather(*[handoffs.claim(workspace=ACME, person=newcomer, handoff_id=h.id) for _ in range(5)])
     assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyYours"] * 4 + ["Won"]
+
+
+async def test_two_people_setting_the_first_channel_at_once_make_one_admin(pg_db):
+    handoffs = Handoffs(pg_db)
+    people = seniors(6)
+    changes = await asyncio.gather(
+        *[handoffs.set_channel(workspace=GLOBEX, person=p, channel=f"C-{i}") for i, p in enumerate(people)]
+    )
+    assert sum(c.first_admin for c in changes) == 1
+    assert len(await handoffs.admins(workspace=GLOBEX)) == 1
+    refused = [c for c in changes if not c.changed]
+    assert len(refused) == 5 and all(len(c.admins) == 1 for c in refused)

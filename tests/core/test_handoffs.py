@@ -242,3 +242,13 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+async def test_only_admins_move_the_channel_once_one_is_set(handoffs):
+    first = await handoffs.set_channel(workspace=ACME, person=DANA, channel="C-1")
+    assert first.changed and first.first_admin
+    refused = await handoffs.set_channel(workspace=ACME, person=CAROL, channel="C-2")
+    assert not refused.changed and [a.display_name for a in refused.admins] == ["Dana"]
+    moved = await handoffs.set_channel(workspace=ACME, person=DANA, channel="C-3")
+    assert moved.changed and not moved.first_admin
+    assert (await handoffs.register_workspace(ACME)).escalation_channel == "C-3"
