@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -196,7 +197,7 @@ class SlackWebApiStandIn:
                 "team_id": team.id, "user_id": team.bot_user_id, "bot_id": team.bot_id}
 
     def _store_view(self, view: dict, view_id: str | None = None) -> dict:
-        view_id = view_id or f"V{next(self._ids):08d}"
+        view_id = view_id or f"V{uuid.uuid4().hex[:10].upper()}"  # unique across runs, like Slack's
         stored = {**view, "id": view_id, "hash": f"h{next(self._ids)}"}
         self.world.views[view_id] = stored
         return stored

@@ -59,6 +59,7 @@ async def test_retried_submission_and_clicks_change_nothing(sqlite_url):
         [handoff] = await bot.handoffs.queue(workspace=workspace(), viewer=slack_person(DANA))
         ts = await bot.card_ts(handoff.id)
         await bot.press(DANA, "pickup", handoff.id, ts)
+        await eventually(lambda: _state_with(bot, handoff.id, lambda s: s.claimed_by))  # handlers run after the ack
         for retry in (None, 1, 2):
             await bot.press(CAROL, "pickup", handoff.id, ts, retry_num=retry)
         await bot.press(DANA, "pickup", handoff.id, ts, retry_num=1)

@@ -7,9 +7,9 @@ from bot.slack_standin.requests import Actor
 from tests.journeys.slack_bot import CHANNEL, JAMIE, buttons, card_text, eventually, running_bot
 
 
-async def test_twenty_five_seniors_one_winner_and_24_replies(pg_database_url):
+async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
     seniors = [Actor(f"U-SENIOR-{i:02d}", f"Senior {i:02d}") for i in range(25)]
-    async with running_bot(pg_database_url, worker_concurrency=4) as bot:
+    async with running_bot(pg_url, worker_concurrency=4) as bot:
         for s in seniors:
             bot.fake.add_user(s.user_id, s.name, team_id="T-ACME")
         handoff = await bot.escalate(JAMIE, summary="VPN concentrator drops every tunnel at 09:00")
