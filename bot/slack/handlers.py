@@ -10,6 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.delivery import SlackDelivery
 from bot.slack.payloads import (
+    COMMAND,
+    THREAD_SHORTCUT,
     EXCERPT_MESSAGES,
     ModalContext,
     button_value,
@@ -72,8 +74,8 @@ class SlackHandlers:
         self.delivery = delivery
 
     def register(self, app: AsyncApp) -> None:
-        app.command("/escalate")(self.on_escalate)
-        app.shortcut("escalate_thread")(self.on_escalate_thread)
+        app.command(COMMAND)(self.on_escalate)
+        app.shortcut(THREAD_SHORTCUT)(self.on_escalate_thread)
         app.view(ESCALATE_MODAL)(self.on_submit)
         app.action("handoff_pickup")(self.on_pick_up)
         app.action("handoff_release")(self.on_release)
