@@ -241,4 +241,4 @@ def author_confirmation(*, title: str, channel: str, permalink: str | None) -> d
 
 def block_kit_builder_url(blocks: list[Block]) -> str:
     """A link that opens these blocks in Slack's Block Kit Builder."""
-    return "https://app.slack.com/block-kit-builder/#" + quote(json.dumps({"blocks": blocks}, separators=(",", ":")))
+    return "https://app.slack.com/block-kit-builder/#" + quote(json.dumps({"blocks": blocks}, separators=(",", ":"), ensure_ascii=False))

@@ -180,7 +180,7 @@ class SlackDelivery:
         if reply.kind == "conflict":
             message = await self._conflict(state, reply)
         elif reply.kind == "claimed":
-            message = self._checklist(state, reply)
+            message = await self._checklist(state, reply)
         else:
             raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
         channel = state.card.channel
@@ -262,7 +262,7 @@ class SlackDelivery:
         return render.conflict_reply(loser=person_view(reply.person), winner=PersonView(winner.external_id, name),
                                      claimed_ago=claimed_ago)
 
-    def _checklist(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
+    async def _checklist(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
         """The new owner's checklist: the assessment's next steps (waiting briefly for one in progress)."""
         now = self.clock()
         if state.assessment_state == "pending" and state.claimed_at and now - state.claimed_at < CHECKLIST_WAIT:
@@ -270,7 +270,7 @@ class SlackDelivery:
         view = build_card_view(state, now=now)
         steps, note = view.assessment.next_steps, ""
         if not steps:
-            steps = generic_steps(view.author.name)
+            steps = generic_steps(await self._display_name(state.workspace.external_id, view.author))
             note = "The assessment had no steps for this one, so these are the usual first moves."
         return render.claimed_reply(owner=person_view(reply.person), steps=steps, steps_note=note)
 

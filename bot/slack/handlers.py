@@ -62,7 +62,7 @@ def refusal_text(refused: Refused) -> str:
     if refused.reason == "not_owner":
         if state.claimed_by is None:
             return "Nobody has picked this up yet, so there is nothing to release or resolve."
-        return f"Only {state.claimed_by.display_name} can release or resolve this: they picked it up."
+        return f"Only <@{state.claimed_by.external_id}> can release or resolve this: they picked it up."
     if refused.reason == "not_author":
         return "Only the person who parked this can escalate it."
     return f"This escalation is already {STATUS_LABELS.get(state.status, state.status).lower()}."

@@ -92,7 +92,7 @@ async def test_refusals_are_ephemeral_explanations(sqlite_url):
         await eventually(lambda: "Picked up by <@U-DANA>" in card_text(bot.card(ts)))
         await bot.press(JAMIE, "resolve", handoff.id, ts)
         await eventually(lambda: len(bot.fake.ephemerals_for("U-JAMIE")) == 2)
-        assert bot.fake.ephemerals_for("U-JAMIE")[1]["text"] == "Only dana can release or resolve this: they picked it up."
+        assert bot.fake.ephemerals_for("U-JAMIE")[1]["text"] == "Only <@U-DANA> can release or resolve this: they picked it up."
         state = await bot.handoffs.load(handoff.id)
         assert state.status == "claimed" and state.claimed_by.external_id == "U-DANA"
         assert all("already claimed" not in r["text"] for r in bot.fake.thread(CHANNEL, ts))
