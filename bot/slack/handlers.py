@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -69,9 +70,12 @@ def refusal_text(refused: Refused) -> str:
 
 
 class SlackHandlers:
-    def __init__(self, *, handoffs: Handoffs, delivery: SlackDelivery) -> None:
+    def __init__(self, *, handoffs: Handoffs, delivery: SlackDelivery, after_ack_limit: int = 4) -> None:
         self.handoffs = handoffs
         self.delivery = delivery
+        # Work after an ack waits its turn here, so a burst of clicks leaves the event loop free to
+        # answer the rest of the burst first (the acks are what Slack times).
+        self.after_ack = asyncio.Semaphore(after_ack_limit)
 
     def register(self, app: AsyncApp) -> None:
         app.command(COMMAND)(self.on_escalate)
@@ -174,7 +178,8 @@ class SlackHandlers:
         if handoff_id is None:
             await self.tell(body, NOT_FOUND)
             return
-        outcome = await self.handoffs.claim(workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id)
+        async with self.after_ack:
+            outcome = await self.handoffs.claim(workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id)
         if isinstance(outcome, (Won, Lost)):
             return  # the card edit, the checklist and the conflict reply are jobs the claim enqueued
         await self.tell(body, ALREADY_YOURS if isinstance(outcome, AlreadyYours) else refusal_text(outcome))
