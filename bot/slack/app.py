@@ -34,6 +34,7 @@ class SlackPlatform:
     bolt: AsyncApp
     delivery: SlackDelivery
     installations: SingleWorkspace
+    app_token: str | None = None  # Socket Mode when set
     socket_mode: AsyncSocketModeHandler | None = None
     routes: list[str] = field(default_factory=list)
 
@@ -98,17 +99,17 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         api_url=settings.slack_api_url,
         handlers=SlackHandlers(handoffs=services.handoffs, delivery=delivery),
     )
-    platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations)
+    platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations,
+                             app_token=settings.slack_app_token)
     if settings.slack_signing_secret:
         app.router.add_post(EVENTS_PATH, events_route(bolt))
         platform.routes.append(EVENTS_PATH)
-    if settings.slack_app_token:
-        platform.socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
     app[SLACK] = platform
 
     async def start(_app: web.Application) -> None:
         await installations.load()  # learn the team now, so the first click needs no auth.test
-        if platform.socket_mode is not None:
+        if platform.app_token:  # built here: the handler needs the running loop
+            platform.socket_mode = AsyncSocketModeHandler(bolt, platform.app_token)
             await platform.socket_mode.connect_async()
 
     async def stop(_app: web.Application) -> None:
