@@ -80,4 +80,5 @@ def run(args, settings) -> int:
     return 0
 
 
-MANIFEST_COMMAND = ("the Slack app manifest (create the app from it at api.slack.com/apps)", add_arguments, run)
+HELP = "the Slack app manifest (create the app from it at api.slack.com/apps)"
+MANIFEST_COMMAND = (HELP, add_arguments, run)
