@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-import manifest.cli  # noqa: E402,F401  (registers `handoff manifest`)
+import manifest.cli  # noqa: E402,F401  registers `handoff manifest`
+import bot.demo  # noqa: E402,F401  registers `handoff demo`
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -66,4 +66,5 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
-import bot.teams  # noqa: E402,F401  (registers Teams in PLATFORMS)
+import bot.slack  # noqa: E402,F401  registers the Slack platform in PLATFORMS
+import bot.teams  # noqa: E402,F401  registers Teams in PLATFORMS

@@ -12,6 +12,10 @@ SLACK_BUTTON_VALUE = 2000
 SLACK_MAX_BLOCKS = 50
 SLACK_FALLBACK_TEXT = 3000
 SLACK_MODAL_TITLE = 24
+SLACK_INPUT_TEXT = 3000  # plain_text_input max_length and initial_value
+SLACK_PRIVATE_METADATA = 3000
+SLACK_OPTION_TEXT = 75
+SLACK_VIEW_BLOCKS = 100  # modals and App Home
 
 # Teams Adaptive Cards (the whole card travels in a 28 KB activity)
 TEAMS_TEXT_BLOCK = 2000

@@ -99,8 +99,10 @@ def _items(values: Any) -> tuple[str, ...]:
 
 def assessment_view(state: HandoffState) -> AssessmentView:
     data = state.assessment or {}
-    if state.assessment_state == "pending" or not data:
+    if state.assessment_state == "pending":
         return AssessmentView(state="pending")
+    if not data:  # finished without one (no model configured, or it failed): say so, never "Assessing…" forever
+        return AssessmentView(state="fallback", note="No assessment is available for this escalation.")
     from_model = state.assessment_state == "ready" and data.get("source", "model") == "model"
     return AssessmentView(
         state="ready" if from_model else "fallback",

@@ -6,11 +6,16 @@ __all__ = ["DatabaseUnavailable", "RetryLater", "PermanentFailure"]
 
 
 class RetryLater(Exception):
-    """A job should run again after `delay_s` (a platform's Retry-After, say)."""
+    """A job should run again after `delay_s` (a platform's Retry-After, say).
 
-    def __init__(self, message: str, *, delay_s: float | None = None) -> None:
+    `attempt_used=False` for waits that are not failures (pacing posts to a channel): the try
+    is given back, so a job queued behind many others is not failed for waiting its turn.
+    """
+
+    def __init__(self, message: str, *, delay_s: float | None = None, attempt_used: bool = True) -> None:
         super().__init__(message)
         self.delay_s = delay_s
+        self.attempt_used = attempt_used
 
 
 class PermanentFailure(Exception):

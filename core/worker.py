@@ -103,7 +103,7 @@ class Worker:
             raise  # a dying worker leaves the lease to expire; another worker takes the job
         except RetryLater as error:
             delay = error.delay_s if error.delay_s is not None else self._delay(job.attempts)
-            await self._retry_or_fail(job, kind, _describe(error), delay)
+            await self._retry_or_fail(job, kind, _describe(error), delay, refund=not error.attempt_used)
         except PermanentFailure as error:
             await self._fail(job, kind, _describe(error))
         except Exception as error:  # noqa: BLE001 - any other failure is retried, then recorded
@@ -121,8 +121,10 @@ class Worker:
     def _delay(self, attempts: int) -> float:
         return backoff_delay(attempts, base_s=self.backoff_base_s, cap_s=self.backoff_cap_s)
 
-    async def _retry_or_fail(self, job: Job, kind: JobKind, error: str, delay_s: float) -> None:
-        if job.attempts >= job.max_attempts:
+    async def _retry_or_fail(
+        self, job: Job, kind: JobKind, error: str, delay_s: float, *, refund: bool = False
+    ) -> None:
+        if job.attempts >= job.max_attempts and not refund:
             await self._fail(job, kind, error)
             return
         now = self.clock()
@@ -134,6 +136,7 @@ class Worker:
                 now=now,
                 run_after=now + timedelta(seconds=delay_s),
                 error=error,
+                refund_attempt=refund,
             )
 
     async def _fail(self, job: Job, kind: JobKind, error: str) -> None:

@@ -200,14 +200,11 @@ async def list_jobs(conn: AsyncConnection, *, handoff_id: uuid.UUID | None = Non
     return (await conn.execute(stmt)).mappings().all()
 
 
-async def next_due_in(conn: AsyncConnection, *, now: datetime, kinds: list[str]) -> float | None:
-    """Seconds until the next pending job of these kinds is due (0 if one is due now), or None when idle."""
-    stmt = (
-        select(jobs.c.run_after)
-        .where(jobs.c.state == "pending", jobs.c.kind.in_(kinds))
-        .order_by(jobs.c.run_after)
-        .limit(1)
-    )
+async def next_due_in(conn: AsyncConnection, *, now: datetime, kinds: list[str] | None = None) -> float | None:
+    """Seconds until the next pending job (of these kinds) is due (0 if one is due now), or None when idle."""
+    stmt = select(jobs.c.run_after).where(jobs.c.state == "pending").order_by(jobs.c.run_after).limit(1)
+    if kinds is not None:
+        stmt = stmt.where(jobs.c.kind.in_(kinds))
     run_after = (await conn.execute(stmt)).scalar_one_or_none()
     if run_after is None:
         return None
@@ -242,9 +239,16 @@ class Listener:
                 await self._conn.close()
 
 
-async def count_running(conn: AsyncConnection, *, kinds: list[str]) -> int:
-    stmt = select(func.count()).select_from(jobs).where(jobs.c.state == "running", jobs.c.kind.in_(kinds))
+async def count_running(conn: AsyncConnection, *, kinds: list[str] | None = None) -> int:
+    stmt = select(func.count()).select_from(jobs).where(jobs.c.state == "running")
+    if kinds is not None:
+        stmt = stmt.where(jobs.c.kind.in_(kinds))
     return (await conn.execute(stmt)).scalar_one()
+
+
+async def is_idle(conn: AsyncConnection, *, now: datetime) -> bool:
+    """No job pending or running: everything committed so far has been delivered (or has failed)."""
+    return await next_due_in(conn, now=now) is None and await count_running(conn) == 0
 
 
 class NotifySender:

@@ -12,10 +12,15 @@ import itertools
 import json
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from core.claude import ClaudeAssessor
+from tests.servers import serve
 
 VALID_ASSESSMENT: dict[str, Any] = {
     "summary": "External mail to the finance mailbox is rejected before it reaches Exchange.",
@@ -118,6 +123,8 @@ class FakeAnthropic:
         self.max_in_flight = 0
         self._script: deque[Answer] = deque()
         self._ids = itertools.count(1)
+        self.gate = asyncio.Event()  # clear it to hold every answer back until it is set again
+        self.gate.set()
 
     def script(self, *answers: Answer) -> FakeAnthropic:
         """The next requests get these answers, in order; later ones get `default`."""
@@ -145,6 +152,7 @@ class FakeAnthropic:
             if not self._authorized(request):
                 return self._error(401, "authentication_error", "invalid x-api-key")
             answer = self._script.popleft() if self._script else self.default
+            await self.gate.wait()
             if answer.delay_s:
                 await asyncio.sleep(answer.delay_s)
             if answer.hang:
@@ -184,3 +192,14 @@ class FakeAnthropic:
     def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
         payload = {"type": "error", "error": {"type": kind, "message": message}, "request_id": self._request_id()}
         return web.json_response(payload, status=status, headers=headers or {})
+
+
+@asynccontextmanager
+async def claude_against(fake: FakeAnthropic) -> AsyncIterator[ClaudeAssessor]:
+    """The real assessor (the anthropic SDK) talking to `fake` over HTTP on 127.0.0.1."""
+    async with serve(fake.app()) as url:
+        assessor = ClaudeAssessor(api_key=fake.api_key, base_url=url, model="claude-test", timeout_s=10, max_retries=0)
+        try:
+            yield assessor
+        finally:
+            await assessor.aclose()

@@ -23,7 +23,7 @@ from core.claude import ClaudeAssessor
 from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
-from tests.fakes.anthropic import FakeAnthropic, assessment
+from tests.fakes.anthropic import FakeAnthropic, assessment, claude_against
 from tests.fakes.bot_framework import FakeBotFramework
 from tests.servers import serve
 
@@ -140,14 +140,8 @@ TLS_ASSESSMENT = {
 
 @asynccontextmanager
 async def claude_against_fake(data: dict[str, Any] | None = None) -> AsyncIterator[ClaudeAssessor]:
-    """The real assessor (anthropic SDK) talking to the fake Messages API over HTTP."""
-    fake = FakeAnthropic(default=assessment(data or TLS_ASSESSMENT))
-    async with serve(fake.app()) as url:
-        assessor = ClaudeAssessor(api_key=fake.api_key, base_url=url, model="claude-test", timeout_s=5, max_retries=0)
-        try:
-            yield assessor
-        finally:
-            await assessor.aclose()
+    async with claude_against(FakeAnthropic(default=assessment(data or TLS_ASSESSMENT))) as assessor:
+        yield assessor
 
 
 def teams_settings(database_url: str, fake: FakeBotFramework, **overrides: Any) -> Settings:

@@ -1,0 +1,284 @@
+"""The Slack delivery port: every chat message the bot sends goes through here.
+
+- One Web API client per workspace, with slack_sdk's rate-limit retry handler for short waits;
+  a longer Retry-After becomes RetryLater, so the worker reschedules instead of sleeping.
+- At most one post per second per channel (Slack's chat.postMessage limit), per process.
+- A card post carries message metadata with the handoff id, so a retry after a post that may
+  have landed looks for that message first instead of posting a second card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.installations import Installation, Installations
+from cards import slack as render
+from cards.view import PersonView, ago, build_card_view, person_view
+from core.delivery import PostedCard, Reply
+from core.errors import PermanentFailure, RetryLater
+from core.models import HandoffState
+
+log = logging.getLogger("handoff.slack")
+
+CARD_EVENT_TYPE = "handoff_card"
+# Slack errors that no retry can fix; anything else is retried with backoff.
+PERMANENT_ERRORS = {
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+    "token_revoked", "no_permission", "missing_scope", "invalid_blocks", "msg_too_long", "message_not_found",
+}
+# How long the claimer's checklist waits for an assessment still being written.
+CHECKLIST_WAIT = timedelta(seconds=30)
+
+
+class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """Retry a 429 in place only when Slack asks for a short wait; longer ones go back to the worker."""
+
+    def __init__(self, *, max_wait_s: float) -> None:
+        super().__init__(max_retry_count=1)
+        self.max_wait_s = max_wait_s
+
+    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        return retry_after(response.headers) <= self.max_wait_s
+
+
+def retry_after(headers: dict[str, Any]) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+class ChannelPacer:
+    """At most one post per `interval_s` per channel. A post that would wait is rescheduled, not slept."""
+
+    def __init__(self, interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self._next: dict[str, float] = {}
+
+    def take_turn(self, channel: str) -> None:
+        now = self.clock()
+        due = self._next.get(channel, 0.0)
+        if due > now:
+            raise RetryLater(f"pacing posts to {channel}", delay_s=due - now, attempt_used=False)
+        self._next[channel] = now + self.interval_s
+
+
+def as_job_error(error: Exception, what: str) -> Exception:
+    """A failed Web API call, as the worker understands it."""
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error", "") if error.response is not None else ""
+        if error.response is not None and error.response.status_code == 429:
+            return RetryLater(f"{what}: rate limited", delay_s=retry_after(error.response.headers))
+        if code in PERMANENT_ERRORS:
+            hint = " (invite the bot to the channel)" if code == "not_in_channel" else ""
+            return PermanentFailure(f"{what}: {code}{hint}")
+        return RetryLater(f"{what}: {code or error}")
+    return RetryLater(f"{what}: {error.__class__.__name__}: {error}")
+
+
+class SlackDelivery:
+    platform = "slack"
+
+    def __init__(
+        self,
+        *,
+        installations: Installations,
+        api_url: str,
+        clock: Callable[[], datetime],
+        post_interval_s: float = 1.0,
+        max_inline_wait_s: float = 1.0,
+    ) -> None:
+        self.installations = installations
+        self.api_url = api_url
+        self.clock = clock
+        self.pacer = ChannelPacer(post_interval_s)
+        self.max_inline_wait_s = max_inline_wait_s
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._names: dict[tuple[str, str], str] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def client(self, team_id: str) -> AsyncWebClient:
+        installation = await self.installations.find(team_id)
+        if installation is None:
+            raise PermanentFailure(f"no Slack installation for workspace {team_id}")
+        return self._client_for(installation)
+
+    def _client_for(self, installation: Installation) -> AsyncWebClient:
+        client = self._clients.get(installation.bot_token)
+        if client is None:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+            client = AsyncWebClient(
+                token=installation.bot_token,
+                base_url=self.api_url,
+                session=self._session,
+                timeout=15,
+                retry_handlers=[AsyncConnectionErrorRetryHandler(), ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s)],
+            )
+            self._clients[installation.bot_token] = client
+        return client
+
+    async def call(self, team_id: str, method: str, *, paced_channel: str | None = None, **args: Any) -> Any:
+        """Make one Web API call for a workspace; failures come back as RetryLater / PermanentFailure."""
+        client = await self.client(team_id)
+        if paced_channel is not None:
+            self.pacer.take_turn(paced_channel)
+        # The SDK's own method, so each call is encoded the way Slack accepts it (form or JSON).
+        sdk_method = getattr(client, method.replace(".", "_"))
+        try:
+            return await sdk_method(**args)
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise as_job_error(error, method) from error
+
+    # --- the CardDelivery port ------------------------------------------------------------------
+
+    async def post_card(self, state: HandoffState, *, maybe_posted: bool) -> PostedCard:
+        team, channel = state.workspace.external_id, state.card.channel
+        if maybe_posted:
+            found = await self._find_card(state)
+            if found is not None:
+                return PostedCard(message_ref=found)
+        message = render.card_message(build_card_view(state, now=self.clock()))
+        posted = await self.call(
+            team, "chat.postMessage", paced_channel=channel, channel=channel, unfurl_links=False,
+            metadata={"event_type": CARD_EVENT_TYPE, "event_payload": {"handoff_id": str(state.id)}},
+            **message,
+        )
+        await self._confirm_to_author(state, posted["ts"])
+        return PostedCard(message_ref=posted["ts"])
+
+    async def edit_card(self, state: HandoffState) -> None:
+        message = render.card_message(build_card_view(state, now=self.clock()))
+        await self.call(state.workspace.external_id, "chat.update", channel=state.card.channel,
+                        ts=state.card.message_ref, **message)
+
+    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+        if reply.kind == "conflict":
+            message = await self._conflict(state, reply)
+        elif reply.kind == "claimed":
+            message = await self._checklist(state, reply)
+        else:
+            raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
+        channel = state.card.channel
+        await self.call(state.workspace.external_id, "chat.postMessage", paced_channel=channel,
+                        channel=channel, thread_ts=state.card.message_ref, unfurl_links=False, **message)
+
+    async def notify(self, state: HandoffState, reply: Reply) -> None:
+        """DM the senior the author named, with a link to the card once it is posted."""
+        if state.card is None or state.card.message_ref is None:
+            raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
+        link = await self.permalink(state.workspace.external_id, state.card.channel, state.card.message_ref)
+        view = build_card_view(state, now=self.clock())
+        user = reply.person.external_id
+        await self.call(state.workspace.external_id, "chat.postMessage", paced_channel=user, channel=user,
+                        **render.target_notice(author=view.author, title=view.title, permalink=link))
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def tell(self, team_id: str, *, user: str, text: str, channel: str | None = None) -> None:
+        """A message only `user` sees: ephemeral in the channel they acted in, else a DM."""
+        if channel is not None and not channel.startswith("D"):
+            try:
+                await self.call(team_id, "chat.postEphemeral", channel=channel, user=user, text=text)
+                return
+            except PermanentFailure:
+                pass  # the bot is not in that channel: fall back to a DM
+        await self.call(team_id, "chat.postMessage", channel=user, text=text)
+
+    async def permalink(self, team_id: str, channel: str, ts: str) -> str | None:
+        try:
+            answer = await self.call(team_id, "chat.getPermalink", channel=channel, message_ts=ts)
+        except (RetryLater, PermanentFailure) as error:
+            log.warning("no permalink for %s/%s: %s", channel, ts, error)
+            return None
+        return answer.get("permalink")
+
+    async def _find_card(self, state: HandoffState) -> str | None:
+        """A card an earlier try may have posted: look for our metadata in the channel's recent history."""
+        since = (state.escalated_at or state.created_at) - timedelta(minutes=5)
+        history = await self.call(state.workspace.external_id, "conversations.history", channel=state.card.channel,
+                                  oldest=f"{since.timestamp():.6f}", limit=200, include_all_metadata=True)
+        for message in history.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == CARD_EVENT_TYPE and \
+                    (metadata.get("event_payload") or {}).get("handoff_id") == str(state.id):
+                return message["ts"]
+        return None
+
+    async def _confirm_to_author(self, state: HandoffState, ts: str) -> None:
+        """The author's link to their card. Best effort: the card itself is already posted."""
+        team = state.workspace.external_id
+        try:
+            link = await self.permalink(team, state.card.channel, ts)
+            title = build_card_view(state, now=self.clock()).title
+            await self.call(team, "chat.postMessage", channel=state.author.external_id,
+                            **render.author_confirmation(title=title, channel=state.card.channel, permalink=link))
+        except (RetryLater, PermanentFailure) as error:
+            log.warning("could not confirm handoff %s to its author: %s", state.id, error)
+
+    async def _display_name(self, team_id: str, person: PersonView) -> str:
+        """The name Slack shows for someone (users.info, cached); the stored name if that fails."""
+        key = (team_id, person.external_id)
+        if key not in self._names:
+            try:
+                user = (await self.call(team_id, "users.info", user=person.external_id))["user"]
+                profile = user.get("profile") or {}
+                self._names[key] = profile.get("display_name") or profile.get("real_name") or person.name
+            except (RetryLater, PermanentFailure):
+                return person.name
+        return self._names[key]
+
+    async def _conflict(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
+        winner = reply.winner or state.claimed_by
+        if winner is None:
+            raise PermanentFailure("conflict reply without a winner")
+        still_theirs = state.claimed_by is not None and state.claimed_by.id == winner.id
+        claimed_ago = ago(state.claimed_at, self.clock()) if still_theirs and state.claimed_at else "earlier"
+        name = await self._display_name(state.workspace.external_id, person_view(winner))
+        return render.conflict_reply(loser=person_view(reply.person), winner=PersonView(winner.external_id, name),
+                                     claimed_ago=claimed_ago)
+
+    async def _checklist(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
+        """The new owner's checklist: the assessment's next steps (waiting briefly for one in progress)."""
+        now = self.clock()
+        if state.assessment_state == "pending" and state.claimed_at and now - state.claimed_at < CHECKLIST_WAIT:
+            raise RetryLater("assessment still in progress", delay_s=2.0, attempt_used=False)
+        view = build_card_view(state, now=now)
+        steps, note = view.assessment.next_steps, ""
+        if not steps:
+            steps = generic_steps(await self._display_name(state.workspace.external_id, view.author))
+            note = "The assessment had no steps for this one, so these are the usual first moves."
+        return render.claimed_reply(owner=person_view(reply.person), steps=steps, steps_note=note)
+
+
+def generic_steps(author: str) -> tuple[str, ...]:
+    return (
+        f"Tell {author} in this thread that you have it",
+        "Read what's been tried on the card before repeating it",
+        "Reproduce the problem or confirm it is still happening",
+        "Post what you find here, then Resolve (or Release if you must hand it back)",
+    )

@@ -1,0 +1,131 @@
+"""Reading what Slack sends into the core's terms. Pure: dicts in, values out, never raises on bad input."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cards.limits import SLACK_PRIVATE_METADATA
+from cards.slack_views import INTENT_FIELD, INTENTS, TARGET_FIELD
+from core.models import PersonKey, WorkspaceKey
+from core.snapshot import FIELD_LIMITS
+
+COMMAND = "/escalate"
+THREAD_SHORTCUT = "escalate_thread"  # the message shortcut's callback id
+MODAL_FIELDS = ("summary", "tried", "notes", "urgency", "ticket")
+EXCERPT_MESSAGES = 15  # conversations.replies is tightly rate-limited: one call, this many at most
+
+
+def workspace_of(body: dict[str, Any]) -> WorkspaceKey:
+    team = body.get("team") or {}
+    team_id = body.get("team_id") or team.get("id") or (body.get("user") or {}).get("team_id") or ""
+    return WorkspaceKey("slack", team_id)
+
+
+def person_of(body: dict[str, Any]) -> PersonKey:
+    """The acting user: slash commands carry user_id/user_name, interactions a user object."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        return PersonKey(user.get("id", ""), user.get("name") or user.get("username") or "")
+    return PersonKey(body.get("user_id", ""), body.get("user_name") or "")
+
+
+def channel_of(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel")
+    if isinstance(channel, dict):
+        return channel.get("id")
+    return body.get("channel_id") or (body.get("container") or {}).get("channel_id")
+
+
+def button_value(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+# --- the modal ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModalContext:
+    """What the modal carries in private_metadata: where it was opened and what it quotes."""
+
+    channel: str | None = None
+    source_link: str = ""
+    excerpt: str = ""
+
+    def encode(self) -> str:
+        data = {"channel": self.channel, "source_link": self.source_link[:500], "excerpt": self.excerpt}
+        text = json.dumps(data, ensure_ascii=False)
+        while len(text) > SLACK_PRIVATE_METADATA:  # keep the newest part of a long excerpt
+            data["excerpt"] = "…" + data["excerpt"][len(text) - SLACK_PRIVATE_METADATA + 2 :]
+            text = json.dumps(data, ensure_ascii=False)
+        return text
+
+    @classmethod
+    def decode(cls, text: str | None) -> ModalContext:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        return cls(
+            channel=data.get("channel") or None,
+            source_link=str(data.get("source_link") or "")[: FIELD_LIMITS["source_link"][1]],
+            excerpt=str(data.get("excerpt") or "")[: FIELD_LIMITS["excerpt"][1]],
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    fields: dict[str, str]  # snapshot fields, for core.snapshot.validate_snapshot
+    target: str | None
+    intent: str  # escalate | park
+    context: ModalContext
+
+
+def _input_value(entry: dict[str, Any]) -> str | None:
+    kind = entry.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        return (entry.get("selected_option") or {}).get("value")
+    if kind == "users_select":
+        return entry.get("selected_user")
+    return entry.get("value")
+
+
+def parse_submission(view: dict[str, Any]) -> Submission:
+    values = (view.get("state") or {}).get("values") or {}
+
+    def value(block_id: str) -> str:
+        entry = (values.get(block_id) or {}).get(block_id) or {}
+        return str(_input_value(entry) or "")
+
+    context = ModalContext.decode(view.get("private_metadata"))
+    fields = {name: value(name) for name in MODAL_FIELDS}
+    if context.source_link:
+        fields["source_link"] = context.source_link
+    if context.excerpt:
+        fields["excerpt"] = context.excerpt
+    intent = value(INTENT_FIELD)
+    return Submission(
+        fields=fields,
+        target=value(TARGET_FIELD) or None,
+        intent=intent if intent in INTENTS else "escalate",
+        context=context,
+    )
+
+
+def modal_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Validation errors keyed by the modal's block ids (anything else shows under the summary)."""
+    shown: dict[str, str] = {}
+    for field, message in errors.items():
+        block = field if field in MODAL_FIELDS else "summary"
+        shown[block] = f"{shown[block]} {message}" if block in shown else message
+    return shown
+
+
+def excerpt_from(messages: list[dict[str, Any]]) -> str:
+    """The thread's recent messages as plain lines: `<user>: text`."""
+    lines = [f"{m.get('user') or m.get('bot_id') or 'someone'}: {m.get('text', '').strip()}" for m in messages[-EXCERPT_MESSAGES:]]
+    return "\n".join(line for line in lines if not line.endswith(": "))

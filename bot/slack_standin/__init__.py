@@ -1,0 +1,1 @@
+"""A local Slack: the Web API the bot calls, and the signed requests Slack sends the bot."""

@@ -1,0 +1,244 @@
+"""Slack Block Kit for the escalation card and its thread replies. Pure: CardView in, JSON out.
+
+User and model text travels in rich_text / plain_text elements, which Slack never parses, so
+`*bold*`, `<!channel>` and `<http://x|links>` stay literal. Where text must be mrkdwn (fallback
+`text`, context lines) it goes through `escape_mrkdwn`. Every limit comes from cards.limits.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from cards.limits import (
+    SLACK_BUTTON_TEXT,
+    SLACK_BUTTON_VALUE,
+    SLACK_CONTEXT_TEXT,
+    SLACK_FALLBACK_TEXT,
+    SLACK_HEADER_TEXT,
+    SLACK_MAX_BLOCKS,
+    SLACK_SECTION_TEXT,
+    truncate,
+)
+from cards.text import neutralize_mentions
+from cards.view import AssessmentView, Button, CardView, PersonView
+
+Block = dict[str, Any]
+
+ACTIONS_BLOCK_ID = "handoff_actions"
+URGENCY_MARKS = {"low": "⚪", "normal": "🔵", "high": "🟠", "critical": "🔴"}
+CHECKBOX = "☐"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make untrusted text literal inside mrkdwn: Slack's three control characters, then broadcasts."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return neutralize_mentions(escaped)
+
+
+def mention(person: PersonView) -> str:
+    """A user mention (renders as @name and pings that one person, never a group)."""
+    user_id = "".join(ch for ch in person.external_id if ch.isalnum() or ch in "-_")
+    return f"<@{user_id}>" if user_id else escape_mrkdwn(person.name)
+
+
+def slack_date(when: datetime, fallback: str) -> str:
+    """A timestamp each reader sees in their own time zone."""
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{escape_mrkdwn(fallback)}>"
+
+
+def action_id(action: str) -> str:
+    return f"handoff_{action}"
+
+
+# --- block helpers ---------------------------------------------------------------------------
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = SLACK_SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text, limit)}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, SLACK_HEADER_TEXT)}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(text, SLACK_CONTEXT_TEXT)]}
+
+
+def _rich_text(label: str) -> dict[str, Any]:
+    return {"type": "text", "text": label}
+
+
+def rich_section(label: str, body: str) -> Block:
+    """A bold label over literal user text (rich_text elements are never parsed as markup)."""
+    return {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "text", "text": f"{label}\n", "style": {"bold": True}},
+                    _rich_text(truncate(body, SLACK_SECTION_TEXT)),
+                ],
+            }
+        ],
+    }
+
+
+def rich_list(label: str, items: tuple[str, ...], *, style: str = "bullet") -> Block:
+    return {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [{"type": "text", "text": label, "style": {"bold": True}}],
+            },
+            {
+                "type": "rich_text_list",
+                "style": style,
+                "elements": [
+                    {"type": "rich_text_section", "elements": [_rich_text(item)]} for item in items
+                ],
+            },
+        ],
+    }
+
+
+def button(b: Button) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id(b.action),
+        "text": plain(b.label, SLACK_BUTTON_TEXT),
+        "value": b.value[:SLACK_BUTTON_VALUE],
+    }
+    if b.style:
+        element["style"] = b.style
+    return element
+
+
+def actions(buttons: tuple[Button, ...], *, block_id: str = ACTIONS_BLOCK_ID) -> list[Block]:
+    if not buttons:
+        return []
+    return [{"type": "actions", "block_id": block_id, "elements": [button(b) for b in buttons]}]
+
+
+# --- the escalation card -------------------------------------------------------------------------
+
+
+def meta_line(view: CardView) -> str:
+    mark = URGENCY_MARKS.get(view.urgency, "")
+    parts = [
+        f"{mark} *{escape_mrkdwn(view.urgency_label)}* urgency".strip(),
+        f"escalated by {mention(view.author)} {slack_date(view.escalated_at, view.escalated_ago)}",
+    ]
+    if view.ticket:
+        parts.append(f"ticket {escape_mrkdwn(view.ticket)}")
+    if view.domain:
+        parts.append(escape_mrkdwn(view.domain))
+    return " · ".join(parts)
+
+
+def status_line(view: CardView) -> str:
+    if view.status == "claimed" and view.claimed_by is not None:
+        delay = f" · {escape_mrkdwn(view.claim_delay)}" if view.claim_delay else ""
+        return f"✅ Picked up by {mention(view.claimed_by)}{delay}"
+    if view.status == "resolved":
+        who = f" by {mention(view.claimed_by)}" if view.claimed_by else ""
+        return f"🏁 Resolved{who}"
+    if view.status == "cancelled":
+        return "✖️ Cancelled by the author"
+    return f"🙋 {escape_mrkdwn(view.status_label)}: the first to press Pick Up owns it"
+
+
+def assessment_blocks(a: AssessmentView) -> list[Block]:
+    if a.state == "pending":
+        return [context("⏳ *Assessment:* Assessing…")]
+    label = "🤖 Assessment" if a.state == "ready" else "📋 Assessment (fallback, not from the model)"
+    confidence = f" · confidence {escape_mrkdwn(a.confidence)}" if a.confidence else ""
+    blocks: list[Block] = [context(f"*{label}*{confidence}")]
+    if a.summary:
+        blocks.append(rich_section("Summary", a.summary))
+    if a.likely_causes:
+        blocks.append(rich_list("Likely causes", a.likely_causes))
+    if a.next_steps:
+        blocks.append(rich_list("Suggested next steps", a.next_steps, style="ordered"))
+    if a.note:
+        blocks.append(context(f"_{escape_mrkdwn(a.note)}_"))
+    return blocks
+
+
+def card_blocks(view: CardView) -> list[Block]:
+    blocks: list[Block] = [
+        header(f"🆘 {view.title}"),
+        context(meta_line(view)),
+        rich_section("Problem", view.summary),
+    ]
+    if view.tried:
+        blocks.append(rich_section("What I've tried", view.tried))
+    if view.notes:
+        blocks.append(rich_section("Notes", view.notes))
+    if view.source_link.startswith(("https://", "http://")):
+        blocks.append(context(f"<{view.source_link.replace('|', '%7C').replace('>', '%3E')}|Original conversation>"))
+    blocks.append({"type": "divider"})
+    blocks.extend(assessment_blocks(view.assessment))
+    blocks.append({"type": "divider"})
+    blocks.append(context(status_line(view)))
+    blocks.extend(actions(view.buttons))
+    return blocks[:SLACK_MAX_BLOCKS]
+
+
+def card_fallback_text(view: CardView) -> str:
+    """The notification / screen-reader text: always set, always mrkdwn-safe."""
+    state = f" (picked up by {escape_mrkdwn(view.claimed_by.name)})" if view.claimed_by else ""
+    text = f"Escalation [{view.urgency_label}]: {escape_mrkdwn(view.title)}{state}"
+    return truncate(text, SLACK_FALLBACK_TEXT)
+
+
+def card_message(view: CardView) -> dict[str, Any]:
+    """Arguments for chat.postMessage / chat.update (minus channel and ts)."""
+    return {"text": card_fallback_text(view), "blocks": card_blocks(view)}
+
+
+# --- thread replies and short messages -------------------------------------------------------
+
+
+def conflict_reply(*, loser: PersonView, winner: PersonView, claimed_ago: str) -> dict[str, Any]:
+    # The winner is named, not mentioned: 24 losers must not ping the winner 24 times.
+    text = f"{mention(loser)} — already claimed by {escape_mrkdwn(winner.name)} {escape_mrkdwn(claimed_ago)}"
+    return {"text": text}
+
+
+def claimed_reply(*, owner: PersonView, steps: tuple[str, ...], steps_note: str) -> dict[str, Any]:
+    lead = f"{mention(owner)} picked this up. Your checklist:"
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(lead)}]
+    if steps:
+        blocks.append(rich_list("Suggested steps", tuple(f"{CHECKBOX} {s}" for s in steps)))
+    if steps_note:
+        blocks.append(context(f"_{escape_mrkdwn(steps_note)}_"))
+    blocks.append(context("Your first reply in this thread starts the time-to-first-action clock."))
+    fallback = lead + (" " + "; ".join(escape_mrkdwn(s) for s in steps) if steps else "")
+    return {"text": truncate(fallback, SLACK_FALLBACK_TEXT), "blocks": blocks}
+
+
+def target_notice(*, author: PersonView, title: str, permalink: str | None) -> dict[str, Any]:
+    link = f" <{permalink}|Open the card>" if permalink else ""
+    text = f"{mention(author)} asked you to look at an escalation: *{escape_mrkdwn(title)}*.{link}"
+    return {"text": truncate(text, SLACK_FALLBACK_TEXT)}
+
+
+def author_confirmation(*, title: str, channel: str, permalink: str | None) -> dict[str, Any]:
+    link = f" <{permalink}|View the card>" if permalink else ""
+    text = f"✅ Your escalation *{escape_mrkdwn(title)}* is posted in <#{channel}>.{link}"
+    return {"text": truncate(text, SLACK_FALLBACK_TEXT)}
+
+
+def block_kit_builder_url(blocks: list[Block]) -> str:
+    """A link that opens these blocks in Slack's Block Kit Builder."""
+    return "https://app.slack.com/block-kit-builder/#" + quote(json.dumps({"blocks": blocks}, separators=(",", ":"), ensure_ascii=False))

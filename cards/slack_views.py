@@ -1,0 +1,165 @@
+"""Slack surfaces besides the card: the /escalate modal, the list answer, App Home. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cards.limits import (
+    SLACK_INPUT_TEXT,
+    SLACK_MODAL_TITLE,
+    SLACK_OPTION_TEXT,
+    SLACK_PRIVATE_METADATA,
+    SLACK_VIEW_BLOCKS,
+)
+from cards.slack import Block, action_id, context, escape_mrkdwn, mention, mrkdwn, plain
+from cards.view import URGENCY_LABELS, CardView
+from core.snapshot import FIELD_LABELS, FIELD_LIMITS
+
+ESCALATE_MODAL = "escalate_modal"
+TARGET_FIELD = "target"
+INTENT_FIELD = "intent"
+INTENTS = {"escalate": "Escalate now", "park": "Park for later"}
+
+# field -> (placeholder, multiline)
+_TEXT_INPUTS = {
+    "summary": ("What's broken, for whom, since when?", True),
+    "tried": ("Steps already taken, and what happened", True),
+    "notes": ("Anything else a senior should know", True),
+    "ticket": ("e.g. INC-1234", False),
+}
+
+
+@dataclass(frozen=True)
+class ModalPrefill:
+    summary: str = ""
+    tried: str = ""
+    notes: str = ""
+    urgency: str = "normal"
+    ticket: str = ""
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label, SLACK_OPTION_TEXT), "value": value}
+
+
+def _text_input(name: str, initial: str) -> Block:
+    placeholder, multiline = _TEXT_INPUTS[name]
+    required, limit = FIELD_LIMITS[name]
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": name,
+        "multiline": multiline,
+        "max_length": min(limit, SLACK_INPUT_TEXT),
+        "placeholder": plain(placeholder, 150),
+    }
+    if initial:
+        element["initial_value"] = initial[: element["max_length"]]
+    return {
+        "type": "input",
+        "block_id": name,
+        "optional": not required,
+        "label": plain(FIELD_LABELS[name], 2000),
+        "element": element,
+    }
+
+
+def escalate_modal(prefill: ModalPrefill, *, private_metadata: str, notice: str = "") -> dict[str, Any]:
+    """The /escalate form. Block ids equal the snapshot's field names so errors map straight back."""
+    urgency_options = [_option(k, v) for k, v in URGENCY_LABELS.items()]
+    initial_urgency = next((o for o in urgency_options if o["value"] == prefill.urgency), urgency_options[1])
+    intent_options = [_option(k, v) for k, v in INTENTS.items()]
+    blocks: list[Block] = []
+    if notice:
+        blocks.append(context(escape_mrkdwn(notice)))
+    blocks += [
+        _text_input("summary", prefill.summary),
+        _text_input("tried", prefill.tried),
+        _text_input("notes", prefill.notes),
+        {
+            "type": "input",
+            "block_id": "urgency",
+            "label": plain(FIELD_LABELS["urgency"], 2000),
+            "element": {
+                "type": "static_select",
+                "action_id": "urgency",
+                "options": urgency_options,
+                "initial_option": initial_urgency,
+            },
+        },
+        _text_input("ticket", prefill.ticket),
+        {
+            "type": "input",
+            "block_id": TARGET_FIELD,
+            "optional": True,
+            "label": plain("Send to (optional)", 2000),
+            "hint": plain("A senior to notify directly. Anyone can still pick it up.", 2000),
+            "element": {"type": "users_select", "action_id": TARGET_FIELD, "placeholder": plain("Choose a senior", 150)},
+        },
+        {
+            "type": "input",
+            "block_id": INTENT_FIELD,
+            "label": plain("When", 2000),
+            "element": {
+                "type": "radio_buttons",
+                "action_id": INTENT_FIELD,
+                "options": intent_options,
+                "initial_option": intent_options[0],
+            },
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ESCALATE_MODAL,
+        "title": plain("Escalate", SLACK_MODAL_TITLE),
+        "submit": plain("Send", SLACK_MODAL_TITLE),
+        "close": plain("Cancel", SLACK_MODAL_TITLE),
+        "private_metadata": private_metadata[:SLACK_PRIVATE_METADATA],
+        "blocks": blocks,
+    }
+
+
+def done_modal(title: str, text: str) -> dict[str, Any]:
+    """What the modal turns into after a good submit (answered in the ack, no API call)."""
+    return {
+        "type": "modal",
+        "title": plain(title, SLACK_MODAL_TITLE),
+        "close": plain("Close", SLACK_MODAL_TITLE),
+        "blocks": [{"type": "section", "text": mrkdwn(text)}],
+    }
+
+
+def _item(view: CardView, accessory_action: str, label: str) -> Block:
+    line = f"*{escape_mrkdwn(view.title)}*\n{escape_mrkdwn(view.urgency_label)} urgency · by {mention(view.author)} · {escape_mrkdwn(view.escalated_ago)}"
+    return {
+        "type": "section",
+        "text": mrkdwn(line),
+        "accessory": {
+            "type": "button",
+            "action_id": action_id(accessory_action),
+            "text": plain(label, 75),
+            "value": view.handoff_id,
+        },
+    }
+
+
+def list_blocks(*, parked: list[CardView], queue: list[CardView]) -> list[Block]:
+    """`/escalate list`: the caller's parked items (Escalate now) and the open queue (Pick Up)."""
+    blocks: list[Block] = [{"type": "header", "text": plain("Your parked items", 150)}]
+    blocks += [_item(v, "escalate_now", "Escalate now") for v in parked] or [context("Nothing parked.")]
+    blocks.append({"type": "header", "text": plain("Open escalations", 150)})
+    blocks += [_item(v, "pickup", "Pick Up") for v in queue] or [context("The queue is empty. 🎉")]
+    return blocks[:SLACK_VIEW_BLOCKS]
+
+
+def list_fallback_text(*, parked: list[CardView], queue: list[CardView]) -> str:
+    return f"{len(parked)} parked, {len(queue)} open escalations"
+
+
+def home_view(queue: list[CardView]) -> dict[str, Any]:
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Open escalations", 150)},
+        context("Run `/escalate` in any channel to ask for help, or `/escalate list` for your parked items."),
+    ]
+    blocks += [_item(v, "pickup", "Pick Up") for v in queue] or [context("The queue is empty. 🎉")]
+    return {"type": "home", "blocks": blocks[:SLACK_VIEW_BLOCKS]}

@@ -1,0 +1,84 @@
+"""The Slack app manifest that installs exactly this bot: one events URL, least-privilege scopes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.slack.app import EVENTS_PATH
+from bot.slack.payloads import COMMAND, THREAD_SHORTCUT
+
+# Why each scope: commands -> /escalate and the message shortcut; chat:write -> the card, its edits,
+# thread replies, ephemerals and DMs to user ids; channels:history / groups:history -> the owner's
+# first reply in the card's thread (message events), "Escalate this thread" (conversations.replies)
+# and finding a card a retried post already made; users:read -> names in conflict replies.
+BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "users:read"]
+BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
+
+
+def build_manifest(*, url: str | None, socket_mode: bool = False, name: str = "Handoff") -> dict[str, Any]:
+    """`url`: the bot's public base URL (ignored in Socket Mode, which needs none)."""
+    if not socket_mode and not url:
+        raise ValueError("a public --url is needed unless --socket-mode is used")
+    events_url = None if socket_mode else url.rstrip("/") + EVENTS_PATH
+
+    def with_url(entry: dict[str, Any], key: str) -> dict[str, Any]:
+        return {**entry, key: events_url} if events_url else entry
+
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": name,
+            "description": "Escalate a stuck ticket; the first senior to press Pick Up owns it.",
+            "long_description": (
+                "Handoff turns \"I'm stuck, can someone senior take this?\" into a clean, accountable handoff. "
+                "Run /escalate (or use \"Escalate this thread\" on a message): Handoff posts an escalation card "
+                "in your escalation channel with a Pick Up button, adds a diagnostic assessment, and makes sure "
+                "exactly one senior owns it, telling everyone else who did."
+            ),
+            "background_color": "#1d3557",
+        },
+        "features": {
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": True},
+            "bot_user": {"display_name": name, "always_online": True},
+            "slash_commands": [with_url({
+                "command": COMMAND,
+                "description": "Escalate a problem to a senior (or `list` your parked items)",
+                "usage_hint": "[what's wrong] | list",
+                "should_escape": False,
+            }, "url")],
+            "shortcuts": [{
+                "name": "Escalate this thread",
+                "type": "message",
+                "callback_id": THREAD_SHORTCUT,
+                "description": "Escalate with this message and its thread attached",
+            }],
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "event_subscriptions": with_url({"bot_events": list(BOT_EVENTS)}, "request_url"),
+            "interactivity": with_url({"is_enabled": True}, "request_url"),
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--url", help="the bot's public base URL, e.g. https://bot.example.com")
+    parser.add_argument("--socket-mode", action="store_true", help="no public URL: the bot connects out (SLACK_APP_TOKEN)")
+
+
+def run(args, settings) -> int:
+    try:
+        manifest = build_manifest(url=args.url, socket_mode=args.socket_mode)
+    except ValueError as error:
+        print(f"handoff manifest slack: {error}")
+        return 2
+    print(json.dumps(manifest, indent=2))
+    return 0
+
+
+HELP = "the Slack app manifest (create the app from it at api.slack.com/apps)"
+MANIFEST_COMMAND = (HELP, add_arguments, run)

@@ -1,0 +1,178 @@
+"""A running bot for Slack journeys: the real aiohttp app on 127.0.0.1, its worker running, the Slack
+fake behind SLACK_API_URL, and signed requests in. Tests say what people do and check what they see."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.config import Settings
+from bot.server import SERVICES, create_app
+from bot.slack.app import SLACK
+from bot.slack_standin import requests as slack
+from bot.slack_standin.requests import Actor, Answer, SlackSender
+from bot.slack_standin.web_api import SlackWebApiStandIn
+from core.models import HandoffState
+from tests.fakes.anthropic import FakeAnthropic, assessment, claude_against
+from tests.fakes.slack_api import ACME_TEAM, fake_slack
+from tests.servers import serve
+
+SIGNING_SECRET = "test-signing-secret"
+CHANNEL = "C-ESCALATIONS"
+JAMIE = Actor("U-JAMIE", "Jamie")
+DANA = Actor("U-DANA", "Dana")
+CAROL = Actor("U-CAROL", "Carol")
+
+ASSESSMENT = {
+    "summary": "The finance connector's TLS certificate expired overnight.",
+    "likely_causes": ["Expired certificate on the inbound connector", "MX record points at an old gateway"],
+    "confidence": "high",
+    "next_steps": [
+        "Check the inbound connector's certificate",
+        "Renew it and re-test with an external sender",
+        "Run a message trace for an external sender",
+    ],
+}
+
+
+@dataclass
+class SlackBot:
+    fake: SlackWebApiStandIn
+    sender: SlackSender
+    app: Any
+    url: str
+
+    @property
+    def services(self):
+        return self.app[SERVICES]
+
+    @property
+    def handoffs(self):
+        return self.services.handoffs
+
+    async def send(self, body: slack.Body, **kwargs) -> Answer:
+        answer = await self.sender.send(body, **kwargs)
+        assert answer.elapsed_s < 3, f"answered in {answer.elapsed_s:.2f}s, past Slack's 3 s"
+        return answer
+
+    async def open_modal(self, actor: Actor, text: str = "") -> dict[str, Any]:
+        """/escalate [text] -> the modal Slack was asked to open."""
+        before = len(self.fake.calls_to("views.open"))
+        answer = await self.send(slack.slash_command(actor, text))
+        assert answer.status == 200, answer
+        await eventually(lambda: len(self.fake.calls_to("views.open")) > before)
+        return list(self.fake.world.views.values())[-1]
+
+    async def submit(self, actor: Actor, view: dict[str, Any], **values) -> Answer:
+        body = slack.view_submission(actor, view_id=view["id"], values=slack.modal_values(**values),
+                                     private_metadata=view.get("private_metadata", ""))
+        return await self.send(body)
+
+    async def escalate(self, actor: Actor = JAMIE, **values) -> HandoffState:
+        values.setdefault("summary", "Finance mailbox rejects external mail")
+        view = await self.open_modal(actor)
+        answer = await self.submit(actor, view, **values)
+        assert answer.json()["response_action"] == "update", answer.text
+        handoffs = await self.handoffs.queue(workspace=workspace(), viewer=slack_person(DANA))
+        return next(h for h in handoffs if h.author.external_id == actor.user_id)
+
+    async def card_ts(self, handoff_id) -> str:
+        async def posted():
+            state = await self.handoffs.load(handoff_id)
+            return state.card.message_ref if state.card and state.card.message_ref else None
+        return await eventually(posted)
+
+    async def press(self, actor: Actor, action: str, handoff_id, ts: str, **kwargs) -> Answer:
+        return await self.send(slack.block_action(actor, action_id=f"handoff_{action}", value=str(handoff_id),
+                                                  message_ts=ts), **kwargs)
+
+    def card(self, ts: str) -> dict[str, Any]:
+        return self.fake.message(CHANNEL, ts)
+
+    async def settled(self, timeout_s: float = 15) -> None:
+        """Wait until the worker has nothing left to do."""
+        from db import outbox
+
+        async def idle():
+            async with self.services.database.transaction() as conn:
+                return await outbox.is_idle(conn, now=self.handoffs.clock())
+        await eventually(idle, timeout_s=timeout_s)
+
+
+def workspace():
+    from core.models import WorkspaceKey
+    return WorkspaceKey("slack", ACME_TEAM.id)
+
+
+def slack_person(actor: Actor):
+    from core.models import PersonKey
+    return PersonKey(actor.user_id, actor.name.lower())
+
+
+def card_text(message: dict[str, Any]) -> str:
+    """Everything a reader sees on a message, as one string (for `in` checks)."""
+    found: list[str] = [message.get("text", "")]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text", "text") and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks") or [])
+    return "\n".join(found)
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in message.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+
+
+async def eventually(check: Callable, *, timeout_s: float = 10, interval_s: float = 0.02):
+    """Poll `check` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout_s}s: {check}")
+        await asyncio.sleep(interval_s)
+
+
+@asynccontextmanager
+async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None, post_interval_s: float = 0.01,
+                      **settings) -> AsyncIterator[SlackBot]:
+    """The real app against the Slack stand-in, assessed by the real SDK against a fake Anthropic
+    (pass `claude` to script it, or clear its gate to hold the assessment back)."""
+    claude = claude or FakeAnthropic(default=assessment(ASSESSMENT))
+    async with fake_slack() as (fake, api_url), claude_against(claude) as assessor:
+        for actor in (JAMIE, DANA, CAROL):
+            fake.add_user(actor.user_id, actor.name, team_id=ACME_TEAM.id)
+        config = Settings(
+            database_url=database_url, slack_bot_token=ACME_TEAM.bot_token, slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=api_url, slack_channel=CHANNEL, job_poll_s=0.05, **settings,
+        )
+        from bot.services import build_services
+        services = build_services(config)
+        services.assessor = assessor
+        app = create_app(config, services=services)
+        app[SLACK].delivery.pacer.interval_s = post_interval_s
+        async with serve(app) as url, aiohttp.ClientSession() as session:
+            yield SlackBot(fake, SlackSender(url, SIGNING_SECRET, session), app, url)
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, indent=1, ensure_ascii=False)

@@ -1,0 +1,51 @@
+"""Twenty-five seniors press Pick Up at once (PostgreSQL): one owner, and everyone else told who."""
+
+import asyncio
+import re
+
+from bot.slack_standin.requests import Actor
+from tests.journeys.slack_bot import CHANNEL, JAMIE, buttons, card_text, eventually, running_bot
+
+
+async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
+    seniors = [Actor(f"U-SENIOR-{i:02d}", f"Senior {i:02d}") for i in range(25)]
+    async with running_bot(pg_url, worker_concurrency=4) as bot:
+        for s in seniors:
+            bot.fake.add_user(s.user_id, s.name, team_id="T-ACME")
+        handoff = await bot.escalate(JAMIE, summary="VPN concentrator drops every tunnel at 09:00")
+        ts = await bot.card_ts(handoff.id)
+        await eventually(lambda: "Check the inbound connector" in card_text(bot.card(ts)))
+
+        answers = await asyncio.gather(*(bot.press(s, "pickup", handoff.id, ts) for s in seniors))
+        assert all(a.status == 200 for a in answers)
+        assert max(a.elapsed_s for a in answers) < 3
+
+        state = await eventually(lambda: _claimed(bot, handoff.id))
+        winner = state.claimed_by
+        await bot.settled()
+        replies = bot.fake.thread(CHANNEL, ts)
+        conflicts = [r for r in replies if "already claimed by" in r["text"]]
+        assert len(conflicts) == 24
+        named = {re.match(r"<@([\w-]+)> — already claimed by (.+) (just now|\d+ minutes? ago)$", r["text"]).group(1, 2)
+                 for r in conflicts}
+        assert {loser for loser, _ in named} == {s.user_id for s in seniors} - {winner.external_id}
+        assert {name for _, name in named} == {next(s.name for s in seniors if s.user_id == winner.external_id)}
+        assert len([r for r in replies if "picked this up" in r["text"]]) == 1
+
+        card = bot.card(ts)
+        assert f"Picked up by <@{winner.external_id}>" in card_text(card)
+        assert "Renew it and re-test" in card_text(card)  # the assessment is still on it
+        assert buttons(card) == ["handoff_release", "handoff_resolve"]
+        assert len(bot.fake.channel(CHANNEL)) == 1
+
+        # Losers clicking again (and Slack retrying) add nothing.
+        again = await asyncio.gather(*(bot.press(s, "pickup", handoff.id, ts, retry_num=1) for s in seniors[:5]))
+        assert all(a.status == 200 for a in again)
+        await asyncio.sleep(0.3)
+        await bot.settled()
+        assert len(bot.fake.thread(CHANNEL, ts)) == 25
+
+
+async def _claimed(bot, handoff_id):
+    state = await bot.handoffs.load(handoff_id)
+    return state if state.claimed_by is not None else None
