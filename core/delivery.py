@@ -29,6 +29,8 @@ class PostedCard:
     message_ref: str
     conversation_ref: str | None = None
     service_url: str | None = None
+    # False when an earlier try's message was found instead of posting: it may show older state.
+    shows_current: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,17 +92,17 @@ class Deliveries:
                     await store.update_card(conn, card_id=card.id, now=clock(), state="posting")
                 posted = await port.post_card(state, maybe_posted=card.state == "posting")
                 async with db.transaction() as conn:
-                    await store.record_card_rendered(
-                        conn,
-                        card_id=card.id,
-                        version=state.version,
-                        now=clock(),
-                        message_ref=posted.message_ref,
-                        conversation_ref=posted.conversation_ref,
-                        service_url=posted.service_url,
-                        state="posted",
-                        last_error=None,
-                    )
+                    values = {
+                        "message_ref": posted.message_ref,
+                        "conversation_ref": posted.conversation_ref,
+                        "service_url": posted.service_url,
+                        "state": "posted",
+                        "last_error": None,
+                    }
+                    if posted.shows_current:
+                        await store.record_card_rendered(conn, card_id=card.id, version=state.version, now=clock(), **values)
+                    else:  # found an earlier try's message: the next round edits it to the current state
+                        await store.update_card(conn, card_id=card.id, now=clock(), **values)
                     await store.insert_event(
                         conn, workspace_id=state.workspace.id, handoff_id=state.id, kind="card_posted",
                         data={"version": state.version, "message_ref": posted.message_ref}, now=clock(),

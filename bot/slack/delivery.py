@@ -161,7 +161,7 @@ class SlackDelivery:
         if maybe_posted:
             found = await self._find_card(state)
             if found is not None:
-                return PostedCard(message_ref=found)
+                return PostedCard(message_ref=found, shows_current=False)
         message = render.card_message(build_card_view(state, now=self.clock()))
         posted = await self.call(
             team, "chat.postMessage", paced_channel=channel, channel=channel, unfurl_links=False,

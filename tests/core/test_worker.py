@@ -13,7 +13,7 @@ from core.worker import JobKind, Worker, backoff_delay
 from db import outbox
 from db.engine import Database
 from db.tables import utcnow
-from tests.factories import ACME, escalated
+from tests.factories import ACME, DANA, escalated
 from tests.fakes.port import RecordingPort
 
 
@@ -59,13 +59,19 @@ async def test_dead_workers_job_is_finished_by_another_and_applied_once(db):
     with pytest.raises(asyncio.CancelledError):
         await task
     port.hang_post.clear()
+    # Meanwhile someone picks it up: the card found on replay shows older state and must be edited.
+    await handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
 
-    survivor = Worker(db, services.job_kinds(), lease_s=5, worker_id="survivor")
+    # Only card jobs, so no later assessment edit can paper over a stale card.
+    card_jobs = {kind: job for kind, job in services.job_kinds().items() if kind == "card.sync"}
+    survivor = Worker(db, card_jobs, lease_s=5, worker_id="survivor")
     await asyncio.sleep(0.6)  # the dead worker's lease runs out
     await survivor.drain(timeout_s=10)
     state = await handoffs.get(workspace=ACME, handoff_id=h.id)
     assert port.posts == 1, "the replayed job posted a second card"
     assert state.card.state == "posted" and state.card.message_ref == f"ts-{h.id}"
+    assert port.messages[state.card.message_ref]["status"] == "claimed"
+    assert state.card.rendered_version == state.version
     syncs = await all_jobs(db, "card.sync")
     assert syncs[0]["attempts"] == 2, "the dead worker's job was not taken over"
     assert {j["state"] for j in syncs} == {"done"}

@@ -35,7 +35,7 @@ class RecordingPort:
     async def post_card(self, state: HandoffState, *, maybe_posted: bool) -> PostedCard:
         ref = f"ts-{state.id}"
         if maybe_posted and ref in self.messages:
-            return PostedCard(message_ref=ref)  # found the earlier try's message: no second post
+            return PostedCard(message_ref=ref, shows_current=False)  # found the earlier try's message
         self.posts += 1
         self._show(ref, state)
         if self.hang_post.is_set():
