@@ -1,7 +1,7 @@
 """The job worker: leases due jobs from the outbox, runs them, retries with capped backoff.
 
 PostgreSQL: many workers in many processes, claim with SKIP LOCKED, woken by LISTEN/NOTIFY with
-polling as the fallback. SQLite: one in-process worker.
+polling as the fallback. SQLite: one in-process worker loop.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class Worker:
         self.db = database
         self.kinds = kinds
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # SQLite takes one writer at a time; one loop keeps its lock waits (and shutdowns) short.
         self.concurrency = concurrency if database.is_postgresql else 1
         self.lease_s = lease_s
         self.poll_s = poll_s
@@ -114,8 +115,8 @@ class Worker:
                 await outbox.complete(conn, job_id=job.id, worker_id=self.worker_id, now=self.clock())
         finally:
             heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            # gather, not suppress(CancelledError): a cancellation of this worker must not be swallowed.
+            await asyncio.gather(heartbeat, return_exceptions=True)
         return True
 
     def _delay(self, attempts: int) -> float:

@@ -30,10 +30,13 @@ async def test_assessment_after_the_claim_keeps_the_claim_on_the_card(pg_url):
 
 
 async def test_claim_while_the_assessment_edit_is_in_flight_ends_with_both(sqlite_url):
-    async with running_bot(sqlite_url) as bot:
+    claude = FakeAnthropic(default=assessment(ASSESSMENT))
+    claude.gate.clear()  # the card is posted first, so the assessment arrives as an edit
+    async with running_bot(sqlite_url, claude=claude) as bot:
         bot.fake.delay("chat.update", 0.6)  # the assessment's edit is slow to land
         handoff = await bot.escalate(JAMIE)
         ts = await bot.card_ts(handoff.id)
+        claude.gate.set()
         await eventually(lambda: bot.fake.calls_to("chat.update", ok_only=False))  # the edit is in flight
         await bot.press(DANA, "pickup", handoff.id, ts)
         await bot.settled()
