@@ -252,15 +252,17 @@ async def is_idle(conn: AsyncConnection, *, now: datetime) -> bool:
 
 
 class NotifySender:
-    """Tells workers in other processes that jobs were committed: one NOTIFY per burst.
+    """Tells workers in other processes that jobs were committed: at most one NOTIFY per `gap_s`.
 
     A NOTIFY inside each writing transaction would serialise every commit on PostgreSQL's global
-    notify lock; sending it after the commit, coalesced, keeps claims fast and wakes idle workers
-    just the same. Busy workers don't need it, and polling covers a NOTIFY that never arrives.
+    notify lock, and one per commit costs a transaction each; sent after the commit and coalesced,
+    it wakes idle workers elsewhere within `gap_s`. Workers in this process are woken directly,
+    busy workers don't need it, and polling covers a NOTIFY that never arrives.
     """
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, *, gap_s: float = 0.05) -> None:
         self.engine = engine
+        self.gap_s = gap_s
         self._task: asyncio.Task | None = None
         self._again = False
 
@@ -279,5 +281,6 @@ class NotifySender:
                     await conn.commit()
             except Exception as error:  # noqa: BLE001 - polling picks the jobs up anyway
                 log.debug("NOTIFY failed: %s", error)
+            await asyncio.sleep(self.gap_s)
             if not self._again:
                 return
