@@ -22,6 +22,18 @@ from aiohttp import web
 from core.claude import ClaudeAssessor
 from tests.servers import serve
 
+# The journeys' assessment: short, recognisable phrases for cards and checklists.
+TLS_ASSESSMENT: dict[str, Any] = {
+    "summary": "Inbound mail is rejected at the connector: likely an expired TLS certificate.",
+    "likely_causes": ["Expired certificate on the inbound connector", "MX record points at an old gateway"],
+    "confidence": "high",
+    "next_steps": [
+        "Check the inbound connector's certificate",
+        "Renew it and re-test with an external sender",
+        "Run a message trace for an external sender",
+    ],
+}
+
 VALID_ASSESSMENT: dict[str, Any] = {
     "summary": "External mail to the finance mailbox is rejected before it reaches Exchange.",
     "likely_causes": [

@@ -20,7 +20,7 @@ from bot.slack_standin import requests as slack
 from bot.slack_standin.requests import Actor, Answer, SlackSender
 from bot.slack_standin.web_api import SlackWebApiStandIn
 from core.models import HandoffState
-from tests.fakes.anthropic import FakeAnthropic, assessment, claude_against
+from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
 from tests.fakes.slack_api import ACME_TEAM, fake_slack
 from tests.servers import serve
 
@@ -30,16 +30,7 @@ JAMIE = Actor("U-JAMIE", "Jamie")
 DANA = Actor("U-DANA", "Dana")
 CAROL = Actor("U-CAROL", "Carol")
 
-ASSESSMENT = {
-    "summary": "The finance connector's TLS certificate expired overnight.",
-    "likely_causes": ["Expired certificate on the inbound connector", "MX record points at an old gateway"],
-    "confidence": "high",
-    "next_steps": [
-        "Check the inbound connector's certificate",
-        "Renew it and re-test with an external sender",
-        "Run a message trace for an external sender",
-    ],
-}
+ASSESSMENT = TLS_ASSESSMENT
 
 
 @dataclass

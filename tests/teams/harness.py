@@ -23,7 +23,7 @@ from core.claude import ClaudeAssessor
 from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
-from tests.fakes.anthropic import FakeAnthropic, assessment, claude_against
+from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
 from tests.fakes.bot_framework import FakeBotFramework
 from tests.servers import serve
 
@@ -124,18 +124,6 @@ class TeamsBot:
 
     async def drain(self, timeout_s: float = 30.0) -> int:
         return await self.services.worker().drain(timeout_s=timeout_s)
-
-
-TLS_ASSESSMENT = {
-    "summary": "Inbound mail is rejected at the connector: likely an expired TLS certificate.",
-    "likely_causes": ["Expired certificate on the inbound connector", "MX record points at an old gateway"],
-    "confidence": "medium",
-    "next_steps": [
-        "Check the connector's certificate",
-        "Run a message trace for an external sender",
-        "Compare the MX record with the gateway in use",
-    ],
-}
 
 
 @asynccontextmanager
