@@ -5,10 +5,8 @@ One call = one transaction. The jobs a change causes commit with it (DESIGN inva
 
 from __future__ import annotations
 
-import statistics
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +18,11 @@ from core.models import (
     ClaimOutcome,
     Done,
     Escalated,
-    HandoffState,
     Lost,
     NoChannel,
     Person,
     PersonKey,
     Refused,
-    Stats,
     TransitionOutcome,
     Won,
     Workspace,
@@ -34,64 +30,12 @@ from core.models import (
 )
 from core.rows import handoff_from_row, person_from_row, workspace_from_row
 from core.snapshot import Snapshot
+from core.reads import HandoffReads
 from db import outbox, store
-from db.engine import Database
-from db.tables import utcnow
-
-_LEARNED = "handoff.learned_ids"
 
 
-class Handoffs:
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.db = database
-        self.clock = clock
-        self._workspace_ids: dict[tuple[str, str], int] = {}
-        # (workspace id, external id) -> (person id, display name). Ids never change, so the hot
-        # claim path skips the upsert; roles are not cached (the claim checks them in SQL).
-        self._person_ids: dict[tuple[int, str], tuple[int, str]] = {}
-
-    # --- workspaces and people -----------------------------------------------------------
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Any]:
-        """A transaction that also learns workspace and person ids for the caches, but only once
-        committed: another transaction must never use an id whose row it cannot see yet."""
-        learned: list[tuple[dict, tuple, Any]] = []
-        async with self.db.transaction() as conn:
-            conn.info[_LEARNED] = learned
-            yield conn
-            conn.info.pop(_LEARNED, None)
-        for cache, key, value in learned:
-            cache[key] = value
-
-    async def _workspace(self, conn, key: WorkspaceKey) -> Workspace:
-        row = await store.upsert_workspace(
-            conn, platform=key.platform, external_id=key.external_id, name=key.name, now=self.clock()
-        )
-        conn.info[_LEARNED].append((self._workspace_ids, (key.platform, key.external_id), row["id"]))
-        return workspace_from_row(row)
-
-    async def _workspace_id(self, conn, key: WorkspaceKey) -> int:
-        cached = self._workspace_ids.get((key.platform, key.external_id))
-        return cached if cached is not None else (await self._workspace(conn, key)).id
-
-    async def _person(self, conn, workspace_id: int, key: PersonKey) -> Person:
-        row = await store.upsert_person(
-            conn,
-            workspace_id=workspace_id,
-            external_id=key.external_id,
-            display_name=key.display_name,
-            now=self.clock(),
-        )
-        person = person_from_row(row)
-        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), (person.id, person.display_name)))
-        return person
-
-    async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
-        cached = self._person_ids.get((workspace_id, key.external_id))
-        if cached is not None and (not key.display_name or key.display_name == cached[1]):
-            return cached[0]
-        return (await self._person(conn, workspace_id, key)).id
+class Handoffs(HandoffReads):
+    """Commands: each call is one transaction, and the jobs it causes commit with it."""
 
     async def register_workspace(
         self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
@@ -162,12 +106,6 @@ class Handoffs:
                 data={"channel": channel, "first_admin": first_admin}, now=self.clock(),
             )
             return ChannelChange(changed=True, first_admin=first_admin, admins=admins)
-
-    async def admins(self, *, workspace: WorkspaceKey) -> list[Person]:
-        """The workspace's admins, earliest first: who to ask for a role or a channel move."""
-        async with self._transaction() as conn:
-            ws_id = await self._workspace_id(conn, workspace)
-            return [person_from_row(r) for r in await store.list_admins(conn, workspace_id=ws_id)]
 
     # --- creating ----------------------------------------------------------------------
 
@@ -486,80 +424,3 @@ class Handoffs:
                     conn, workspace_id=ws_id, handoff_id=handoff_id, kind="first_action", actor_id=actor.id, now=now
                 )
             return recorded
-
-    # --- reading -----------------------------------------------------------------------
-
-    async def get(self, *, workspace: WorkspaceKey, handoff_id: uuid.UUID) -> HandoffState | None:
-        async with self._transaction() as conn:
-            ws_id = await self._workspace_id(conn, workspace)
-            row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
-            return handoff_from_row(row) if row else None
-
-    async def find_by_card(self, *, workspace: WorkspaceKey, message_ref: str) -> HandoffState | None:
-        """The handoff whose card is this message (thread replies, reactions)."""
-        async with self._transaction() as conn:
-            ws_id = await self._workspace_id(conn, workspace)
-            handoff_id = await store.find_handoff_by_card(
-                conn, workspace_id=ws_id, platform=workspace.platform, message_ref=message_ref
-            )
-            row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id) if handoff_id else None
-            return handoff_from_row(row) if row else None
-
-    async def load(self, handoff_id: uuid.UUID) -> HandoffState | None:
-        """By id alone: for jobs, which carry no workspace of their own."""
-        async with self._transaction() as conn:
-            row = await store.load_handoff(conn, handoff_id)
-            return handoff_from_row(row) if row else None
-
-    async def person(self, person_id: int) -> Person | None:
-        async with self._transaction() as conn:
-            row = await store.get_person(conn, person_id)
-            return person_from_row(row) if row else None
-
-    async def queue(self, *, workspace: WorkspaceKey, viewer: PersonKey, limit: int = 50) -> list[HandoffState]:
-        """Open escalations, oldest first, without the viewer's own."""
-        async with self._transaction() as conn:
-            ws_id = await self._workspace_id(conn, workspace)
-            me = await self._person(conn, ws_id, viewer)
-            rows = await store.list_queue(conn, workspace_id=ws_id, exclude_person_id=me.id, limit=limit)
-            return [handoff_from_row(r) for r in rows]
-
-    async def parked(self, *, workspace: WorkspaceKey, person: PersonKey, limit: int = 50) -> list[HandoffState]:
-        async with self._transaction() as conn:
-            ws_id = await self._workspace_id(conn, workspace)
-            me = await self._person(conn, ws_id, person)
-            rows = await store.list_parked(conn, workspace_id=ws_id, person_id=me.id, limit=limit)
-            return [handoff_from_row(r) for r in rows]
-
-    async def events(self, handoff_id: uuid.UUID) -> list[dict[str, Any]]:
-        async with self._transaction() as conn:
-            return [dict(r) for r in await store.list_events(conn, handoff_id=handoff_id)]
-
-    async def stats(self, *, workspace: WorkspaceKey, since: datetime) -> Stats:
-        async with self._transaction() as conn:
-            ws_id = await self._workspace_id(conn, workspace)
-            rows = await store.handoff_times(conn, workspace_id=ws_id, since=since)
-        to_claim = [(r["claimed_at"] - r["escalated_at"]).total_seconds() for r in rows if r["claimed_at"]]
-        to_action = [
-            (r["first_action_at"] - r["escalated_at"]).total_seconds() for r in rows if r["first_action_at"]
-        ]
-        return Stats(
-            count=len(rows),
-            claimed=len(to_claim),
-            time_to_claim_median_s=_median(to_claim),
-            time_to_claim_p90_s=_p90(to_claim),
-            time_to_first_action_median_s=_median(to_action),
-            time_to_first_action_p90_s=_p90(to_action),
-        )
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _p90(values: list[float]) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=10, method="inclusive")[-1]

@@ -36,7 +36,7 @@ from cards.view import STATUS_LABELS, build_card_view
 from core.delivery import handoff_uuid
 from core.errors import DatabaseUnavailable
 from core.handoffs import Handoffs
-from core.models import AlreadyYours, Done, Escalated, Lost, NoChannel, PersonKey, Refused, Won
+from core.models import AlreadyYours, Done, Lost, NoChannel, PersonKey, Refused, Won
 from core.snapshot import FIELD_LIMITS, Invalid, validate_snapshot
 
 log = logging.getLogger("handoff.slack")

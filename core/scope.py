@@ -1,0 +1,71 @@
+"""What every handoff call shares: the database, the clock, and one transaction that learns ids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from core.models import Person, PersonKey, Workspace, WorkspaceKey
+from core.rows import person_from_row, workspace_from_row
+from db import store
+from db.engine import Database
+from db.tables import utcnow
+
+_LEARNED = "handoff.learned_ids"
+
+
+class Scoped:
+    """Workspace- and person-scoped access to the store (DESIGN invariant 6)."""
+
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = database
+        self.clock = clock
+        self._workspace_ids: dict[tuple[str, str], int] = {}
+        # (workspace id, external id) -> (person id, display name). Ids never change, so the hot
+        # claim path skips the upsert; roles are not cached (the claim checks them in SQL).
+        self._person_ids: dict[tuple[int, str], tuple[int, str]] = {}
+
+    # --- workspaces and people -----------------------------------------------------------
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        """A transaction that also learns workspace and person ids for the caches, but only once
+        committed: another transaction must never use an id whose row it cannot see yet."""
+        learned: list[tuple[dict, tuple, Any]] = []
+        async with self.db.transaction() as conn:
+            conn.info[_LEARNED] = learned
+            yield conn
+            conn.info.pop(_LEARNED, None)
+        for cache, key, value in learned:
+            cache[key] = value
+
+    async def _workspace(self, conn, key: WorkspaceKey) -> Workspace:
+        row = await store.upsert_workspace(
+            conn, platform=key.platform, external_id=key.external_id, name=key.name, now=self.clock()
+        )
+        conn.info[_LEARNED].append((self._workspace_ids, (key.platform, key.external_id), row["id"]))
+        return workspace_from_row(row)
+
+    async def _workspace_id(self, conn, key: WorkspaceKey) -> int:
+        cached = self._workspace_ids.get((key.platform, key.external_id))
+        return cached if cached is not None else (await self._workspace(conn, key)).id
+
+    async def _person(self, conn, workspace_id: int, key: PersonKey) -> Person:
+        row = await store.upsert_person(
+            conn,
+            workspace_id=workspace_id,
+            external_id=key.external_id,
+            display_name=key.display_name,
+            now=self.clock(),
+        )
+        person = person_from_row(row)
+        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), (person.id, person.display_name)))
+        return person
+
+    async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
+        cached = self._person_ids.get((workspace_id, key.external_id))
+        if cached is not None and (not key.display_name or key.display_name == cached[1]):
+            return cached[0]
+        return (await self._person(conn, workspace_id, key)).id
