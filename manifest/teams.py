@@ -29,6 +29,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 COMMANDS = [
     {"title": "escalate", "description": "Hand a problem to a senior engineer (opens the escalation form)"},
     {"title": "use this channel", "description": "Admins: post escalation cards in this channel"},
+    {"title": "make", "description": "Admins: make @someone engineer, viewer or admin"},
     {"title": "help", "description": "What Handoff can do"},
 ]
 

@@ -40,7 +40,8 @@ def test_the_package_validates_and_has_the_required_icons(tmp_path, capsys):
     assert manifest["manifestVersion"] == "1.30"
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID and sorted(bot["scopes"]) == ["groupChat", "personal", "team"]
-    assert "escalate" in [c["title"] for c in bot["commandLists"][0]["commands"]]
+    titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
+    assert {"escalate", "use this channel", "make"} <= set(titles)
     [action] = manifest["composeExtensions"][0]["commands"]
     assert (action["type"], action["title"], action["context"], action["fetchTask"]) == (
         "action", "Escalate this message", ["message"], True)
