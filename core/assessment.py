@@ -272,8 +272,5 @@ class Assessments:
             if version is None:
                 return False
             if state.card is not None:
-                await outbox.enqueue(
-                    conn, kind=job_kinds.CARD_SYNC, handoff_id=state.id,
-                    dedupe_key=job_kinds.card_key(state.id), now=now,
-                )
+                await outbox.enqueue_all(conn, [job_kinds.card_sync(state.id, now=now)])
             return True

@@ -208,13 +208,7 @@ class Handoffs(HandoffReads):
         await store.insert_card(
             conn, handoff_id=handoff_id, platform=ws.platform, channel=ws.escalation_channel, now=now
         )
-        await outbox.enqueue(
-            conn,
-            kind=job_kinds.CARD_SYNC,
-            handoff_id=handoff_id,
-            dedupe_key=job_kinds.card_key(handoff_id),
-            now=now,
-        )
+        await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
         await outbox.enqueue(
             conn,
             kind=job_kinds.ASSESS,
@@ -282,7 +276,7 @@ class Handoffs(HandoffReads):
                 await outbox.enqueue_all(
                     conn,
                     [
-                        outbox.job(job_kinds.CARD_SYNC, handoff_id=handoff_id, dedupe_key=job_kinds.card_key(handoff_id), now=now),
+                        job_kinds.card_sync(handoff_id, now=now),
                         outbox.job(
                             job_kinds.THREAD_REPLY,
                             handoff_id=handoff_id,
@@ -386,7 +380,7 @@ class Handoffs(HandoffReads):
             await store.insert_event(
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind=kind, actor_id=actor.id, now=now
             )
-            await self._enqueue_card_sync(conn, handoff_id, now)
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
             return Done(handoff_from_row(await store.load_handoff(conn, handoff_id)))
 
     async def _refusal(self, conn, ws_id: int, handoff_id: uuid.UUID, actor: Person, *, wanted: str) -> Refused:
@@ -399,16 +393,6 @@ class Handoffs(HandoffReads):
         if wanted == "author" and state.author.id != actor.id:
             return Refused("not_author", state)
         return Refused("not_open", state)
-
-    async def _enqueue_card_sync(self, conn, handoff_id: uuid.UUID, now: datetime) -> None:
-        """Only handoffs that have a card get a sync (a parked one has none)."""
-        await outbox.enqueue(
-            conn,
-            kind=job_kinds.CARD_SYNC,
-            handoff_id=handoff_id,
-            dedupe_key=job_kinds.card_key(handoff_id),
-            now=now,
-        )
 
     async def record_first_action(
         self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
+
+from db import outbox
 
 CARD_SYNC = "card.sync"  # post the card, or edit it to the handoff's current version
 ASSESS = "assess"  # ask the model (or the heuristic) for a diagnostic assessment
@@ -20,3 +24,8 @@ def card_key(handoff_id: uuid.UUID) -> str:
 
 def assess_key(handoff_id: uuid.UUID) -> str:
     return f"assess:{handoff_id}"
+
+
+def card_sync(handoff_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
+    """The job that brings a handoff's card to its current version (a no-op where there is no card)."""
+    return outbox.job(CARD_SYNC, handoff_id=handoff_id, dedupe_key=card_key(handoff_id), now=now)

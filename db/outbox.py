@@ -67,9 +67,9 @@ async def enqueue_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
     return added
 
 
-async def enqueue(conn: AsyncConnection, kind: str | None = None, **fields: Any) -> bool:
+async def enqueue(conn: AsyncConnection, **fields: Any) -> bool:
     """Add one job (see job() for the fields)."""
-    return await enqueue_all(conn, [job(kind or fields.pop("kind"), **fields)]) == 1
+    return await enqueue_all(conn, [job(**fields)]) == 1
 
 
 async def claim_next(
