@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core import jobs as job_kinds
 from core.assessment import Assessments
 from core.claude import ClaudeAssessor
-from core.delivery import Deliveries, PostedCard
+from core.delivery import Deliveries
 from core.handoffs import Handoffs
-from core.models import HandoffState
 from core.worker import Worker
 from db import outbox
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.port import RecordingPort
 from tests.servers import serve
 
 # Small numbers so a failure mode ends in seconds; the budget below is computed from them.
@@ -27,30 +27,12 @@ POLL_S = 0.05
 
 
 @dataclass
-class RecordingCards:
-    """A delivery port that keeps what it was asked to show (the platforms have their own fakes)."""
-
-    platform: str = "slack"
-    edits: list[tuple[str, int, str]] = field(default_factory=list)
-
-    async def post_card(self, state: HandoffState, *, maybe_posted: bool) -> PostedCard:
-        return PostedCard(message_ref=f"ts-{state.id}")
-
-    async def edit_card(self, state: HandoffState) -> None:
-        self.edits.append((str(state.id), state.version, state.assessment_state))
-
-    async def reply_in_thread(self, state, reply) -> None: ...
-
-    async def notify(self, state, reply) -> None: ...
-
-
-@dataclass
 class Rig:
     fake: FakeAnthropic
     handoffs: Handoffs
     assessments: Assessments
     worker: Worker
-    cards: RecordingCards
+    cards: RecordingPort
 
     async def assess_jobs(self, handoff_id=None):
         async with self.handoffs.db.transaction() as conn:
@@ -83,7 +65,7 @@ async def assessment_rig(
             )
         handoffs = Handoffs(db)
         assessments = Assessments(handoffs, assessor, retry_base_s=RETRY_BASE_S, retry_cap_s=RETRY_CAP_S)
-        cards = RecordingCards()
+        cards = RecordingPort()
         kinds = {**Deliveries(handoffs, {"slack": cards}).job_kinds(), **assessments.job_kinds()}
         worker = Worker(db, kinds, concurrency=worker_concurrency, poll_s=POLL_S, backoff_base_s=RETRY_BASE_S)
         try:

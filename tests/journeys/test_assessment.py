@@ -43,7 +43,8 @@ async def test_a_valid_answer_is_stored_the_version_bumped_and_the_card_edited(d
     assert state.assessment["next_steps"] == fa.VALID_ASSESSMENT["next_steps"]
     assert (state.assessment["source"], state.assessment["confidence"]) == ("model", "medium")
     assert state.version == 2 and state.card.rendered_version == 2
-    assert (str(handoff.id), 2, "ready") in rig.cards.edits  # the card was edited in place
+    ref = state.card.message_ref  # posted at version 1, then edited in place to show the assessment
+    assert rig.cards.edits == [(ref, 1), (ref, 2)] and rig.cards.messages[ref]["assessment"] == "ready"
     view = build_card_view(state, now=utcnow()).assessment
     assert view.state == "ready" and view.note == "" and len(view.next_steps) == 4
     assert len(fake.requests) == 1
