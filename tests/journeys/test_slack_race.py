@@ -4,7 +4,7 @@ who won, and the thread keeps one public record per loser."""
 import asyncio
 import re
 
-from bot.slack_standin.requests import Actor
+from standins.slack.requests import Actor
 from tests.journeys.slack_bot import CHANNEL, JAMIE, buttons, card_text, eventually, running_bot
 
 
