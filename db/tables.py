@@ -166,5 +166,20 @@ events = Table(
 )
 
 
+psa_connections = Table(
+    "psa_connections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    # Where the PSA is and who the API user is: not secret.
+    Column("settings", JSON, nullable=False, server_default=text("'{}'")),
+    # The credentials, Fernet-encrypted under HANDOFF_SECRET_KEY.
+    Column("secrets", Text, nullable=False),
+    Column("updated_by", BigId, ForeignKey("people.id")),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
