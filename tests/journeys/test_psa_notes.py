@@ -12,8 +12,8 @@ import logging
 
 import pytest
 
-from bot.slack_standin import requests as slack
-from bot.slack_standin.requests import Actor
+from standins.slack import requests as slack
+from standins.slack.requests import Actor
 from tests.journeys.slack_bot import CHANNEL, DANA, CAROL, JAMIE, eventually, running_bot
 from tests.psa.rigs import TICKET_ID, VENDORS, psa_rig
 
