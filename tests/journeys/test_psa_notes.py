@@ -39,6 +39,7 @@ async def test_psa_journey_notes_in_order_each_once(pg_url, vendor):
         assert (await bot.send(says)).status == 200
         await eventually(lambda: _first_action(bot, handoff.id))
         await bot.press(winner, "resolve", handoff.id, ts)
+        await eventually(lambda: len(rig.fake.notes(TICKET_ID)) >= 4)
         await bot.settled()
 
         escalation, assessment, pickup, closing = rig.fake.notes(TICKET_ID)
