@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from psa.client import BadRef, Ticket, TicketRef
-from psa.http import Exchange, PsaRejected
+from psa.http import Exchange, PsaRejected, unless_missing
 
 DISCOVERY_URL = "https://webservices.autotask.net/ATServicesRest"
 NOTE_LIMIT = 32_000  # TicketNotes.description string(32000)
@@ -102,12 +102,7 @@ class Autotask:
             items = (found or {}).get("items") or []
             item = items[0] if items else None
         else:
-            try:
-                item = ((await self._call("GET", f"/V1.0/Tickets/{ref.value}")) or {}).get("item")
-            except PsaRejected as error:
-                if error.status == 404:
-                    return None
-                raise
+            item = ((await unless_missing(self._call("GET", f"/V1.0/Tickets/{ref.value}"))) or {}).get("item")
         if not item:
             return None
         company = ""

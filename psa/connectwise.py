@@ -20,7 +20,7 @@ import base64
 from dataclasses import dataclass
 
 from psa.client import BadRef, Ticket, TicketRef, digits_ref
-from psa.http import Exchange, PsaRejected
+from psa.http import Exchange, unless_missing
 
 # ConnectWise publishes no limit for a note's text; stay well inside what its forms accept.
 NOTE_LIMIT = 30_000
@@ -62,12 +62,9 @@ class ConnectWise:
         return await self.http.call(method, self.base + path, headers=self.config.headers(), what=what, **kwargs)
 
     async def find_ticket(self, ref: TicketRef) -> Ticket | None:
-        try:
-            data = await self._call("GET", f"/service/tickets/{ref.value}")
-        except PsaRejected as error:
-            if error.status == 404:
-                return None
-            raise
+        data = await unless_missing(self._call("GET", f"/service/tickets/{ref.value}"))
+        if data is None:
+            return None
         return Ticket(
             id=str(data["id"]),
             number=str(data["id"]),

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from psa.client import BadRef, Ticket, TicketRef, digits_ref
-from psa.http import Exchange, PsaRejected
+from psa.http import Exchange, PsaRejected, unless_missing
 
 NOTE_LIMIT = 30_000  # Halo publishes no limit for a note; stay well inside its request size
 CLOSED_STATUS = 9
@@ -81,12 +81,9 @@ class Halo:
         raise AssertionError("unreachable")
 
     async def find_ticket(self, ref: TicketRef) -> Ticket | None:
-        try:
-            data = await self._call("GET", f"/tickets/{ref.value}")
-        except PsaRejected as error:
-            if error.status == 404:
-                return None
-            raise
+        data = await unless_missing(self._call("GET", f"/tickets/{ref.value}"))
+        if data is None:
+            return None
         return Ticket(
             id=str(data["id"]),
             number=str(data["id"]),

@@ -15,7 +15,7 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,16 @@ class PsaRejected(PermanentFailure):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+async def unless_missing(answer: Awaitable[Any]) -> Any:
+    """The PSA's answer, or None when it says 404 (a lookup that found nothing is not an error)."""
+    try:
+        return await answer
+    except PsaRejected as error:
+        if error.status == 404:
+            return None
+        raise
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from cards.view import humanize_seconds
 from core.models import HandoffState
 
 ELLIPSIS = "…"
@@ -30,15 +31,8 @@ def fit(text: str, mark: str, limit: int) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "not recorded"
-    if seconds < 60:
-        return "under 1 min"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+    """The card's wording for a span of time ('4 minutes'), or 'not recorded'."""
+    return "not recorded" if seconds is None else humanize_seconds(seconds)
 
 
 def card_link(state: HandoffState) -> str | None:

@@ -49,8 +49,8 @@ async def test_psa_journey_notes_in_order_each_once(pg_url, vendor):
         assert "Restarted transport" in escalation
         assert f"Escalation card: https://slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}" in escalation
         assert assessment.startswith("Assessment (model: ") and "Check the inbound connector" in assessment
-        assert pickup.startswith(f"Picked up by {name} after under 1 min")
-        assert closing.startswith(f"Resolved by {name}.\nTime to pick-up: under 1 min.\nTime to first action: under 1 min.")
+        assert pickup.startswith(f"Picked up by {name} after less than a minute")
+        assert closing.startswith(f"Resolved by {name}.\nTime to pick-up: less than a minute.\nTime to first action: less than a minute.")
         assert rig.fake.violations == []
 
 

@@ -40,8 +40,8 @@ async def test_journey_notes_in_order_each_once(pg_db, vendor):
         for part in ("Finance mailbox rejects external mail", "Restarted transport", "Started after the cert rollover"):
             assert part in escalation
         assert assessment.startswith("Assessment (fallback, not from the model")
-        assert pickup.startswith(f"Picked up by {winner.display_name} after 4 min")
-        assert closing.startswith(f"Resolved by {winner.display_name}.\nTime to pick-up: 4 min.\nTime to first action: 6 min.")
+        assert pickup.startswith(f"Picked up by {winner.display_name} after 4 minutes")
+        assert closing.startswith(f"Resolved by {winner.display_name}.\nTime to pick-up: 4 minutes.\nTime to first action: 6 minutes.")
         assert rig.fake.violations == []
         trail = [e for e in await r.handoffs.events(h.id) if e["kind"] == "psa_note"]
         assert [e["data"]["event"] for e in trail] == ["escalated", "assessed", "claimed", "resolved"]

@@ -13,8 +13,8 @@ from tests.psa.notes_rig import KEY
 from tests.psa.rigs import TICKET_ID, VENDORS, psa_rig
 
 
-@pytest.mark.parametrize("seconds, shown", [(None, "not recorded"), (12, "under 1 min"), (240, "4 min"),
-                                            (3600, "1 h"), (3900, "1 h 5 min")])
+@pytest.mark.parametrize("seconds, shown", [(None, "not recorded"), (12, "less than a minute"),
+                                            (240, "4 minutes"), (3900, "1 hour 5 minutes")])
 def test_durations(seconds, shown):
     assert notes.duration(seconds) == shown
 
