@@ -409,6 +409,18 @@ class Handoffs(HandoffReads):
             return Refused("not_author", state)
         return Refused("not_open", state)
 
+    async def set_notice(self, handoff_id: uuid.UUID, notice: str | None) -> bool:
+        """An integration's one line for the card's footer (None clears it); the card re-renders."""
+        now = self.clock()
+        async with self._transaction() as conn:
+            row = await store.load_handoff(conn, handoff_id)
+            if row is None or row["notice"] == notice:
+                return False
+            await store.transition_handoff(conn, handoff_id=handoff_id, workspace_id=row["workspace_id"], guard={},
+                                           values={"notice": notice}, now=now)
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+            return True
+
     async def record_first_action(
         self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
     ) -> bool:

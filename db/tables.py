@@ -96,6 +96,8 @@ handoffs = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("idempotency_key", String(256)),
     Column("escalated_at", UTCDateTime),
+    # One line an integration leaves for the card's footer (why PSA notes stopped, say); no secrets.
+    Column("notice", String(300)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "idempotency_key", name="uq_handoffs_workspace_idempotency"),

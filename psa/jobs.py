@@ -36,6 +36,7 @@ from psa.http import PsaRejected, PsaUnavailable
 log = logging.getLogger("handoff.psa")
 
 KIND = "psa.note"
+NOTICE = "PSA notes stopped: "
 
 
 class PsaNotes:
@@ -91,6 +92,8 @@ class PsaNotes:
             return
         await self._event(state, "psa_note", {"event": job.payload.get("event"), "psa": connection.kind,
                                               "ticket": ticket.number, "note_id": note_id}, dedupe_key=recorded)
+        if state.notice and state.notice.startswith(NOTICE):
+            await self.handoffs.set_notice(state.id, None)  # the PSA works again
 
     async def _write(self, client: PsaClient, job: Job, state: HandoffState) -> tuple[str | None, Ticket]:
         ticket = await self._ticket(client, state)
@@ -133,6 +136,7 @@ class PsaNotes:
             return
         reason = error.split(": ", 1)[1] if ": " in error else error
         await self._event(state, "psa_note_failed", {"event": job.payload.get("event"), "error": reason[:300]})
+        await self.handoffs.set_notice(state.id, f"{NOTICE}{reason}"[:300])
         log.warning("PSA note for handoff %s (%s) failed: %s", state.id, job.payload.get("event"), reason[:300])
 
     async def _recorded(self, key: str) -> bool:

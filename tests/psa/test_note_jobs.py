@@ -90,6 +90,7 @@ async def test_bad_credentials_fail_once_visibly_and_leak_nothing(pg_db, vendor,
             failures = [e for e in await r.handoffs.events(h.id) if e["kind"] == "psa_note_failed"]
             vendor_name = {"connectwise": "ConnectWise", "autotask": "Autotask", "halo": "Halo"}[vendor]
             assert [e["data"]["error"] for e in failures] == [f"{vendor_name} rejected the credentials (401)"] * 2
+            assert (await r.handoffs.load(h.id)).notice == f"PSA notes stopped: {vendor_name} rejected the credentials (401)"
             trail = repr(await r.handoffs.events(h.id)) + repr(jobs)
         assert rig.fake.all_notes() == []
         for secret in (wrong, rig.secret):

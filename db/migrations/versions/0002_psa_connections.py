@@ -1,4 +1,4 @@
-"""psa connections: one PSA per workspace, credentials encrypted
+"""psa connections: one PSA per workspace, credentials encrypted; a footer notice on handoffs
 
 Revision ID: 0002
 Revises: 0001
@@ -34,5 +34,11 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table('handoffs') as batch:
+        batch.add_column(sa.Column('notice', sa.String(length=300), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('handoffs') as batch:
+        batch.drop_column('notice')
     op.drop_table('psa_connections')
