@@ -20,7 +20,7 @@ STATUS_LABELS = {
 
 @dataclass(frozen=True)
 class PersonView:
-    external_id: str
+    external_id: str  # the id to mention them by (Person.address)
     name: str
 
 
@@ -91,7 +91,12 @@ NO_NAME = "someone"  # a person the platform told us no name for
 
 
 def person_view(person: Person) -> PersonView:
-    return PersonView(external_id=person.external_id, name=strip_controls(person.display_name).strip() or NO_NAME)
+    """How messages show and address someone: the id the platform mentions them by, and a name (a
+    stored name that is only their id, or empty, shows as "someone")."""
+    name = strip_controls(person.display_name).strip()
+    if name in (person.external_id, person.chat_id):
+        name = ""
+    return PersonView(external_id=person.address, name=name or NO_NAME)
 
 
 def _clean(text: str, limit: int) -> str:

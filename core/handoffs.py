@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +72,7 @@ class Handoffs(HandoffReads):
                 data={"person": subject.external_id, "role": role},
                 now=self.clock(),
             )
-            return Person(subject.id, subject.external_id, subject.display_name, role)
+            return replace(subject, role=role)
 
     async def bootstrap_admin(self, *, workspace: WorkspaceKey, person: PersonKey) -> Person:
         """Make someone an admin without an admin's say-so: for the installer and the CLI."""
@@ -79,7 +80,7 @@ class Handoffs(HandoffReads):
             ws_id = await self._workspace_id(conn, workspace)
             subject = await self._person(conn, ws_id, person)
             await store.set_role(conn, person_id=subject.id, role="admin")
-            return Person(subject.id, subject.external_id, subject.display_name, "admin")
+            return replace(subject, role="admin")
 
     async def set_channel(
         self, *, workspace: WorkspaceKey, person: PersonKey, channel: str, conversation_ref: dict | None = None
@@ -97,7 +98,7 @@ class Handoffs(HandoffReads):
                     return ChannelChange(changed=False, first_admin=False, admins=admins)
                 await store.set_role(conn, person_id=actor.id, role="admin")
                 first_admin = True
-                admins = (*admins, Person(actor.id, actor.external_id, actor.display_name, "admin"))
+                admins = (*admins, replace(actor, role="admin"))
             await store.set_workspace_channel(
                 conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref
             )

@@ -17,6 +17,7 @@ def person_from_row(row: Any, prefix: str = "") -> Person | None:
         external_id=row[f"{p}external_id"],
         display_name=row[f"{p}display_name"],
         role=row[f"{p}role"],
+        chat_id=row.get(f"{p}chat_id") if hasattr(row, "get") else None,
     )
 
 

@@ -66,8 +66,12 @@ async def set_workspace_channel(
 
 
 async def upsert_person(
-    conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime
+    conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime,
+    chat_id: str | None = None,
 ) -> RowMapping:
+    refresh: dict[str, Any] = {"display_name": display_name} if display_name else {}
+    if chat_id:
+        refresh["chat_id"] = chat_id
     return await _upsert(
         conn,
         people,
@@ -75,11 +79,12 @@ async def upsert_person(
             "workspace_id": workspace_id,
             "external_id": external_id,
             "display_name": display_name or external_id,
+            "chat_id": chat_id,
             "role": "engineer",
             "created_at": now,
         },
         keys=["workspace_id", "external_id"],
-        refresh={"display_name": display_name} if display_name else {},
+        refresh=refresh,
     )
 
 
@@ -108,6 +113,7 @@ def _person_columns(alias, prefix: str) -> list:
         alias.c.id.label(f"{prefix}_id"),
         alias.c.external_id.label(f"{prefix}_external_id"),
         alias.c.display_name.label(f"{prefix}_display_name"),
+        alias.c.chat_id.label(f"{prefix}_chat_id"),
         alias.c.role.label(f"{prefix}_role"),
     ]
 
