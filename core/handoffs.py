@@ -41,10 +41,14 @@ class Handoffs(HandoffReads):
     async def register_workspace(
         self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
     ) -> Workspace:
-        """Make the workspace known; with a channel, set where its escalation cards go."""
+        """Make the workspace known. `channel`: the installation's configured escalation channel (the
+        environment's HANDOFF_SLACK_CHANNEL / HANDOFF_TEAMS_CHANNEL_ID). The one policy on both platforms:
+        a channel chosen in chat (set_channel) wins; until one is, the configured channel applies and
+        follows the configuration when it changes."""
         async with self._transaction() as conn:
             workspace = await self._workspace(conn, key)
-            if channel is not None:
+            applies = channel is not None and not workspace.channel_set_in_chat
+            if applies and (channel, conversation_ref) != (workspace.escalation_channel, workspace.conversation_ref):
                 await store.set_workspace_channel(
                     conn, workspace_id=workspace.id, channel=channel, conversation_ref=conversation_ref
                 )
@@ -100,7 +104,7 @@ class Handoffs(HandoffReads):
                 first_admin = True
                 admins = (*admins, replace(actor, role="admin"))
             await store.set_workspace_channel(
-                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref
+                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref, in_chat=True
             )
             await store.insert_event(
                 conn, workspace_id=ws.id, kind="channel_set", actor_id=actor.id,

@@ -56,6 +56,7 @@ class Workspace:
     name: str
     escalation_channel: str | None
     conversation_ref: dict[str, Any] | None = None
+    channel_set_in_chat: bool = False  # chosen in chat: the configured (environment) channel no longer applies
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from db import store
 from core.models import CardRecord, HandoffState, Person, Workspace
 from core.snapshot import Snapshot
 
@@ -29,6 +30,7 @@ def workspace_from_row(row: Any) -> Workspace:
         name=row["name"],
         escalation_channel=row["escalation_channel"],
         conversation_ref=row["conversation_ref"],
+        channel_set_in_chat=bool((row["settings"] or {}).get(store.CHANNEL_SET_IN_CHAT)),
     )
 
 

@@ -55,13 +55,18 @@ async def get_workspace_by_id(conn: AsyncConnection, workspace_id: int) -> RowMa
     return (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).mappings().first()
 
 
+CHANNEL_SET_IN_CHAT = "channel_set_in_chat"  # a workspace setting: the channel was chosen in chat
+
+
 async def set_workspace_channel(
-    conn: AsyncConnection, *, workspace_id: int, channel: str, conversation_ref: dict | None
+    conn: AsyncConnection, *, workspace_id: int, channel: str, conversation_ref: dict | None, in_chat: bool = False
 ) -> None:
+    row = await get_workspace_by_id(conn, workspace_id)
+    settings = {**(row["settings"] or {}), CHANNEL_SET_IN_CHAT: in_chat}
     await conn.execute(
         update(workspaces)
         .where(workspaces.c.id == workspace_id)
-        .values(escalation_channel=channel, conversation_ref=conversation_ref)
+        .values(escalation_channel=channel, conversation_ref=conversation_ref, settings=settings)
     )
 
 

@@ -141,17 +141,15 @@ class HandoffAgent:
     # --- the dialog ------------------------------------------------------------------------
 
     async def _workspace(self, activity: Activity) -> WorkspaceKey | None:
-        """The tenant's workspace; the channel from the environment applies until one is set in Teams."""
+        """The tenant's workspace, with the configured channel (the core decides whether it applies)."""
         key = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         if key is None:
             return None
         env_channel, env_url = self.settings.teams_channel_id, self.settings.teams_service_url
         if env_channel and env_url:
-            workspace = await self.handoffs.register_workspace(key)
-            if not workspace.escalation_channel:
-                reference = {"channelId": "msteams", "serviceUrl": env_url,
-                             "conversation": {"id": env_channel, "tenantId": key.external_id}}
-                await self.handoffs.register_workspace(key, channel=env_channel, conversation_ref=reference)
+            reference = {"channelId": "msteams", "serviceUrl": env_url,
+                         "conversation": {"id": env_channel, "tenantId": key.external_id}}
+            await self.handoffs.register_workspace(key, channel=env_channel, conversation_ref=reference)
         return key
 
     async def on_dialog_submit(self, activity: Activity, data: dict[str, Any]) -> dict[str, Any]:
