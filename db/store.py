@@ -263,18 +263,24 @@ async def set_first_action(
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def list_queue(
-    conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None, limit: int
-) -> Sequence[RowMapping]:
-    stmt = _HANDOFF_VIEW.where(
-        handoffs.c.workspace_id == workspace_id,
-        handoffs.c.status == "open",
-        handoffs.c.intent == "escalate",
-    )
+def _queue_filter(workspace_id: int, exclude_person_id: int | None) -> list:
+    where = [handoffs.c.workspace_id == workspace_id, handoffs.c.status == "open", handoffs.c.intent == "escalate"]
     if exclude_person_id is not None:
-        stmt = stmt.where(handoffs.c.created_by != exclude_person_id)
-    stmt = stmt.order_by(handoffs.c.escalated_at, handoffs.c.id).limit(limit)
+        where.append(handoffs.c.created_by != exclude_person_id)
+    return where
+
+
+async def list_queue(
+    conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None, limit: int, newest_first: bool = False
+) -> Sequence[RowMapping]:
+    order = (handoffs.c.escalated_at.desc(), handoffs.c.id.desc()) if newest_first else (handoffs.c.escalated_at, handoffs.c.id)
+    stmt = _HANDOFF_VIEW.where(*_queue_filter(workspace_id, exclude_person_id)).order_by(*order).limit(limit)
     return (await conn.execute(stmt)).mappings().all()
+
+
+async def count_queue(conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None) -> int:
+    stmt = select(func.count()).select_from(handoffs).where(*_queue_filter(workspace_id, exclude_person_id))
+    return (await conn.execute(stmt)).scalar_one()
 
 
 async def list_parked(
