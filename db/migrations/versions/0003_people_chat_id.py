@@ -3,15 +3,15 @@
 Teams people are keyed by their Entra object id (what the dialog's people picker submits and what
 every activity carries as aadObjectId); mentions and card refresh lists need their `29:…` id.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
