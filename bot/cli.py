@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from pydantic import ValidationError
@@ -34,7 +35,11 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger("handoff").info(
         "serving on http://%s:%s (database %s)", host, port, describe_url(settings.database_url)
     )
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    from bot.server import request_grace_s
+
+    # SIGTERM/SIGINT: aiohttp closes the listening socket, runs on_shutdown (graceful_stop), waits for
+    # open requests, then cleans up; all of it within HANDOFF_SHUTDOWN_S.
+    web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=request_grace_s(settings))
     return 0
 
 
@@ -52,8 +57,15 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             raise DatabaseUnavailable("database schema is not current: run `handoff db upgrade` first")
         worker = services.worker()
         logging.getLogger("handoff").info("worker %s running (%d loops)", worker.worker_id, worker.concurrency)
+        task = asyncio.create_task(worker.run())
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         try:
-            await worker.run()
+            await asyncio.wait({task, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+            await worker.shutdown(task, timeout_s=settings.shutdown_s - 1)
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()
         finally:
             await services.database.dispose()
 

@@ -29,8 +29,11 @@ class Settings(BaseSettings):
 
     # jobs
     worker_concurrency: int = Field(4, validation_alias=AliasChoices("HANDOFF_WORKER_CONCURRENCY", "worker_concurrency"))
-    job_lease_s: float = Field(60.0, validation_alias=AliasChoices("HANDOFF_JOB_LEASE_S", "job_lease_s"))
+    # Short, because the worker's heartbeat renews it every third of it while a job runs: a killed
+    # replica's jobs are taken over within about this long.
+    job_lease_s: float = Field(10.0, validation_alias=AliasChoices("HANDOFF_JOB_LEASE_S", "job_lease_s"))
     job_poll_s: float = Field(1.0, validation_alias=AliasChoices("HANDOFF_JOB_POLL_S", "job_poll_s"))
+    shutdown_s: float = Field(20.0, validation_alias=AliasChoices("HANDOFF_SHUTDOWN_S", "shutdown_s"))
 
     # Slack
     slack_signing_secret: str | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))

@@ -12,6 +12,7 @@ from bot.slack import app as slack
 from bot.teams import app as teams
 from bot.config import Settings
 from bot.services import Services, build_services
+from core.worker import Worker
 from db import migrate
 from db.errors import DatabaseUnavailable
 
@@ -19,6 +20,7 @@ log = logging.getLogger("handoff.server")
 
 SERVICES = web.AppKey("services", Services)
 WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
+WORKER = web.AppKey("worker", Worker)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -57,7 +59,13 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
     async def startup(app: web.Application) -> None:
         await migrate.upgrade(services.database)
         if run_worker:
-            app[WORKER_TASK] = asyncio.create_task(services.worker().run(), name="handoff-worker")
+            app[WORKER] = services.worker()
+            app[WORKER_TASK] = asyncio.create_task(app[WORKER].run(), name="handoff-worker")
+
+    async def shutdown(app: web.Application) -> None:
+        """SIGTERM (after the listening socket has closed): take no new jobs, and let the jobs and
+        the work after acks that are in flight finish within the budget (graceful_stop)."""
+        await graceful_stop(app, budget_s=settings.shutdown_s - request_grace_s(settings))
 
     async def cleanup(app: web.Application) -> None:
         task = app.get(WORKER_TASK)
@@ -68,5 +76,29 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
         await services.database.dispose()
 
     app.on_startup.append(startup)
+    app.on_shutdown.append(shutdown)
     app.on_cleanup.append(cleanup)
     return app
+
+
+def request_grace_s(settings: Settings) -> float:
+    """How long aiohttp waits for HTTP requests still open after on_shutdown (acks are quick)."""
+    return min(3.0, settings.shutdown_s / 4)
+
+
+async def graceful_stop(app: web.Application, *, budget_s: float) -> None:
+    """Stop the worker taking jobs and wait, for up to `budget_s`, for its jobs in flight and for every
+    other task already running (listeners finishing work after their ack, a NOTIFY being sent).
+    Jobs still running then are cancelled and give their leases back; other tasks end with the loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0.0, budget_s - 0.5)
+    worker, task = app.get(WORKER), app.get(WORKER_TASK)
+    others = {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and t is not task}
+    if worker is not None:
+        worker.stop()
+    waiting = others | ({task} if task is not None else set())
+    if waiting:
+        await asyncio.wait(waiting, timeout=max(0.0, deadline - loop.time()))
+    if worker is not None and task is not None:
+        await worker.shutdown(task, timeout_s=deadline - loop.time())
+    log.info("stopped: %d of %d task(s) in flight at SIGTERM finished", sum(t.done() for t in others), len(others))

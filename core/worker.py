@@ -66,7 +66,7 @@ class Worker:
         *,
         worker_id: str | None = None,
         concurrency: int = 4,
-        lease_s: float = 60.0,
+        lease_s: float = 10.0,
         poll_s: float = 1.0,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 300.0,
@@ -83,12 +83,30 @@ class Worker:
         self.backoff_cap_s = backoff_cap_s
         self.clock = clock
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Take no more jobs; run() returns once the jobs in flight are done."""
+        self._stopping = True
+        self._wake.set()
+
+    async def shutdown(self, task: asyncio.Task, *, timeout_s: float) -> None:
+        """Stop, let `task` (this worker's run()) finish its jobs for up to `timeout_s`, then cancel
+        what is left: each job cancelled that way gives its lease back at once (run_one)."""
+        self.stop()
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, timeout_s))
+        if not done:
+            log.warning("worker %s: jobs still running after %.1fs; giving their leases back", self.worker_id, timeout_s)
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
     async def run_one(self) -> bool:
-        """Lease and run one due job. Returns False when nothing was due."""
+        """Lease and run one due job. Returns False when nothing was due (or the worker is stopping)."""
+        if self._stopping:
+            return False
         async with self.db.transaction() as conn:
             row = await outbox.claim_next(
                 conn, worker_id=self.worker_id, now=self.clock(), lease_s=self.lease_s, kinds=list(self.kinds)
@@ -101,7 +119,10 @@ class Worker:
         try:
             await kind.run(job)
         except asyncio.CancelledError:
-            raise  # a dying worker leaves the lease to expire; another worker takes the job
+            # Stopped mid-job: hand the job back now rather than at lease expiry (a killed process
+            # cannot; its lease runs out and another worker takes the job).
+            await self._give_back(job)
+            raise
         except RetryLater as error:
             delay = error.delay_s if error.delay_s is not None else self._delay(job.attempts)
             await self._retry_or_fail(job, kind, _describe(error), delay, refund=not error.attempt_used)
@@ -118,6 +139,17 @@ class Worker:
             # gather, not suppress(CancelledError): a cancellation of this worker must not be swallowed.
             await asyncio.gather(heartbeat, return_exceptions=True)
         return True
+
+    async def _give_back(self, job: Job) -> None:
+        now = self.clock()
+        try:
+            async with asyncio.timeout(2.0), self.db.transaction() as conn:
+                await outbox.reschedule(
+                    conn, job_id=job.id, worker_id=self.worker_id, now=now, run_after=now,
+                    error="worker stopped before the job finished", refund_attempt=True,
+                )
+        except Exception as error:  # noqa: BLE001 - the lease still expires on its own
+            log.warning("job %s: lease not given back (%s); it expires in %.0fs", job.id, _describe(error), self.lease_s)
 
     def _delay(self, attempts: int) -> float:
         return backoff_delay(attempts, base_s=self.backoff_base_s, cap_s=self.backoff_cap_s)
@@ -206,12 +238,14 @@ class Worker:
                 await asyncio.gather(*loops, return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if await self.run_one():
                     continue
             except DatabaseUnavailable as error:
                 log.warning("worker: %s; retrying in %.1fs", error, self.poll_s)
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
