@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -40,7 +41,12 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # SIGTERM/SIGINT: aiohttp closes the listening socket, runs on_shutdown (graceful_stop), waits for
     # open requests, then cleans up; all of it within HANDOFF_SHUTDOWN_S.
     web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=request_grace_s(settings))
-    return 0
+    # Everything is closed by now. Skip the interpreter's teardown of every imported module: on a busy
+    # host it takes seconds the shutdown budget should not spend.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
     async def shutdown(app: web.Application) -> None:
         """SIGTERM (after the listening socket has closed): take no new jobs, and let the jobs and
         the work after acks that are in flight finish within the budget (graceful_stop)."""
+        log.info("stopping: no new requests or jobs; finishing what is in flight (%.0fs budget)", settings.shutdown_s)
         await graceful_stop(app, budget_s=settings.shutdown_s - request_grace_s(settings))
 
     async def cleanup(app: web.Application) -> None:
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await services.database.dispose()
+        log.info("stopped: database connections closed")
 
     app.on_startup.append(startup)
     app.on_shutdown.append(shutdown)
