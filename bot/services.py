@@ -9,6 +9,7 @@ from core.assessment import Assessments, Assessor
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
+from core.nudges import Nudges
 from core.worker import JobKind, Worker
 from db.engine import Database
 
@@ -39,6 +40,7 @@ class Services:
         return {
             **Deliveries(self.handoffs, self.ports).job_kinds(),
             **Assessments(self.handoffs, self.assessor).job_kinds(),
+            **Nudges(self.handoffs).job_kinds(),
         }
 
     def worker(self) -> Worker:
@@ -56,6 +58,8 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         database=database,
-        handoffs=Handoffs(database),
+        handoffs=Handoffs(
+            database, reminders=settings.reminder_policy(), assessment_deadline=settings.ai_deadline
+        ),
         assessor=build_assessor(settings),
     )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from core import jobs as job_kinds
+from core import telemetry
 from core.errors import PermanentFailure, RetryLater
 from core.handoffs import Handoffs
 from core.models import HandoffState, Job, Person
@@ -35,11 +37,13 @@ class PostedCard:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message in the card's thread. `kind`: conflict | claimed | notify_target."""
+    """A message in the card's thread or a direct message. `kind`: conflict | claimed | notify_target |
+    nudge (thread) | nudge_target | overdue_admin | first_action (direct messages)."""
 
     kind: str
     person: Person  # who it is about or for (the loser, the new owner, the named senior)
     winner: Person | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)  # the job's payload (waited_s, step, key ...)
 
 
 class CardDelivery(Protocol):
@@ -91,6 +95,7 @@ class Deliveries:
                 async with db.transaction() as conn:
                     await store.update_card(conn, card_id=card.id, now=clock(), state="posting")
                 posted = await port.post_card(state, maybe_posted=card.state == "posting")
+                shown = posted.shows_current
                 async with db.transaction() as conn:
                     values = {
                         "message_ref": posted.message_ref,
@@ -109,6 +114,7 @@ class Deliveries:
                     )
             else:
                 await port.edit_card(state)
+                shown = True
                 async with db.transaction() as conn:
                     await store.record_card_rendered(
                         conn, card_id=card.id, version=state.version, now=clock(), state="posted", last_error=None
@@ -117,6 +123,10 @@ class Deliveries:
                         conn, workspace_id=state.workspace.id, handoff_id=state.id, kind="card_edited",
                         data={"version": state.version}, now=clock(),
                     )
+            if shown:  # from the state change to the card showing it
+                self.handoffs.telemetry.observe(
+                    telemetry.CARD_LAG, (clock() - state.updated_at).total_seconds(), platform=port.platform
+                )
         # Still moving after several rounds: let the next job pick it up rather than spin here.
         raise RetryLater("card kept changing while being rendered", delay_s=0.5)
 
@@ -138,7 +148,7 @@ class Deliveries:
             return None
         winner_id = job.payload.get("winner_id")
         winner = await self.handoffs.person(winner_id) if winner_id else None
-        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner)
+        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner, detail=job.payload)
 
     async def reply(self, job: Job) -> None:
         parts = await self._reply_parts(job)
@@ -154,7 +164,8 @@ class Deliveries:
         if parts is None:
             return
         state, reply = parts
-        await self._port(state).notify(state, Reply(kind="notify_target", person=reply.person))
+        kind = job.payload.get("reply", "notify_target")
+        await self._port(state).notify(state, Reply(kind=kind, person=reply.person, detail=job.payload))
 
 
 def handoff_uuid(value: str) -> uuid.UUID | None:

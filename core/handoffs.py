@@ -6,11 +6,12 @@ One call = one transaction. The jobs a change causes commit with it (DESIGN inva
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from core import jobs as job_kinds
+from core import telemetry
 from core.models import (
     ROLES,
     AlreadyYours,
@@ -31,10 +32,15 @@ from core.models import (
 from core.rows import handoff_from_row, person_from_row, workspace_from_row
 from core.snapshot import Snapshot
 from core.reads import HandoffReads
+from core.reminders import ReminderCommands
 from db import outbox, store
+from db import reminders as reminders_db
 
 
-class Handoffs(HandoffReads):
+_CLAIM_OUTCOMES = {AlreadyYours: "already_yours", Lost: "lost", Refused: "refused"}
+
+
+class Handoffs(ReminderCommands, HandoffReads):
     """Commands: each call is one transaction, and the jobs it causes commit with it."""
 
     async def register_workspace(
@@ -179,6 +185,7 @@ class Handoffs(HandoffReads):
                     "version": 1,
                     "idempotency_key": idempotency_key,
                     "escalated_at": now if intent == "escalate" else None,
+                    "reminders_from": now if intent == "escalate" else None,
                     "created_at": now,
                     "updated_at": now,
                 },
@@ -200,7 +207,9 @@ class Handoffs(HandoffReads):
             if intent == "escalate":
                 await self._enqueue_escalation_jobs(conn, ws, handoff_id, target_person, now)
             state = handoff_from_row(await store.load_handoff(conn, handoff_id))
-            return Escalated(state, created=True)
+        if intent == "escalate":
+            self.telemetry.count(telemetry.ESCALATIONS, urgency=snapshot.urgency)
+        return Escalated(state, created=True)
 
     async def _enqueue_escalation_jobs(
         self, conn, ws: Workspace, handoff_id: uuid.UUID, target: Person | None, now: datetime
@@ -208,7 +217,14 @@ class Handoffs(HandoffReads):
         await store.insert_card(
             conn, handoff_id=handoff_id, platform=ws.platform, channel=ws.escalation_channel, now=now
         )
-        await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+        await outbox.enqueue_all(
+            conn,
+            [
+                job_kinds.card_sync(handoff_id, now=now),
+                job_kinds.assess_deadline(handoff_id, due=now + self.assessment_deadline, now=now),
+                *await self._reminder_jobs(conn, ws.id, handoff_id, base=now, now=now),
+            ],
+        )
         await outbox.enqueue(
             conn,
             kind=job_kinds.ASSESS,
@@ -242,7 +258,7 @@ class Handoffs(HandoffReads):
                 handoff_id=handoff_id,
                 workspace_id=ws.id,
                 guard={"intent": "park", "status": "open", "created_by": actor.id},
-                values={"intent": "escalate", "escalated_at": now},
+                values={"intent": "escalate", "escalated_at": now, "reminders_from": now},
                 now=now,
             )
             if version is None:
@@ -284,10 +300,36 @@ class Handoffs(HandoffReads):
                             dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{version}",
                             now=now,
                         ),
+                        job_kinds.first_action_nudge(
+                            handoff_id, person_id=claimer_id, claimed_at=now,
+                            due=now + self.reminders.first_action, now=now,
+                        ),
                     ],
                 )
-                return Won(handoff_from_row(await store.load_handoff(conn, handoff_id)))
-            return await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
+                won = Won(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+            else:
+                won = None
+                outcome = await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
+        if won is not None:
+            self.telemetry.count(telemetry.CLAIMS, outcome="won")
+            state = won.handoff
+            self.telemetry.observe(telemetry.TIME_TO_PICKUP, (now - (state.escalated_at or state.created_at)).total_seconds())
+            return won
+        self.telemetry.count(telemetry.CLAIMS, outcome=_CLAIM_OUTCOMES[type(outcome)])
+        return outcome
+
+    async def _reminder_jobs(
+        self, conn, ws_id: int, handoff_id: uuid.UUID, *, base: datetime, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The first reminder step, on the workspace's schedule (or the default), scaled by urgency."""
+        settings = await reminders_db.workspace_settings(conn, ws_id)
+        policy = self.reminders.with_steps(settings.get("reminders"))
+        row = await store.load_handoff(conn, handoff_id)
+        urgency = (row["snapshot"] or {}).get("urgency", "normal") if row is not None else "normal"
+        due = policy.due_after(0, urgency)
+        if due is None:
+            return []
+        return [job_kinds.remind_step(handoff_id, base=base, step=0, due=base + due, now=now)]
 
     async def _claim_lost(self, conn, ws_id: int, claimer_id: int, handoff_id: uuid.UUID, now: datetime) -> ClaimOutcome:
         row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
@@ -329,12 +371,18 @@ class Handoffs(HandoffReads):
 
     async def release(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
         """The owner hands the escalation back to the queue."""
+        now = self.clock()
         return await self._transition(
             workspace, person, handoff_id,
             kind="released",
             guard_for=lambda actor: {"status": "claimed", "claimed_by": actor.id},
-            values={"status": "open", "claimed_by": None, "claimed_at": None, "first_action_at": None},
+            values={
+                "status": "open", "claimed_by": None, "claimed_at": None, "first_action_at": None,
+                "reminders_from": now, "snoozed_until": None, "overdue_at": None,
+            },
             wanted="owner",
+            now=now,
+            more_jobs=lambda conn, ws_id: self._reminder_jobs(conn, ws_id, handoff_id, base=now, now=now),
         )
 
     async def resolve(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
@@ -367,8 +415,10 @@ class Handoffs(HandoffReads):
         guard_for: Callable[[Person], dict[str, Any]],
         values: dict[str, Any],
         wanted: str,
+        now: datetime | None = None,
+        more_jobs: Callable[[Any, int], Awaitable[list[dict[str, Any]]]] | None = None,
     ) -> TransitionOutcome:
-        now = self.clock()
+        now = now or self.clock()
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             actor = await self._person(conn, ws_id, person)
@@ -380,7 +430,8 @@ class Handoffs(HandoffReads):
             await store.insert_event(
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind=kind, actor_id=actor.id, now=now
             )
-            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+            extra = await more_jobs(conn, ws_id) if more_jobs is not None else []
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now), *extra])
             return Done(handoff_from_row(await store.load_handoff(conn, handoff_id)))
 
     async def _refusal(self, conn, ws_id: int, handoff_id: uuid.UUID, actor: Person, *, wanted: str) -> Refused:
@@ -407,4 +458,8 @@ class Handoffs(HandoffReads):
                 await store.insert_event(
                     conn, workspace_id=ws_id, handoff_id=handoff_id, kind="first_action", actor_id=actor.id, now=now
                 )
-            return recorded
+                row = await store.load_handoff(conn, handoff_id)
+        if recorded:
+            started = row["escalated_at"] or row["created_at"]
+            self.telemetry.observe(telemetry.TIME_TO_FIRST_ACTION, (now - started).total_seconds())
+        return recorded

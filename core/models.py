@@ -85,6 +85,9 @@ class HandoffState:
     escalated_at: datetime | None
     updated_at: datetime
     card: CardRecord | None = None
+    reminders_from: datetime | None = None
+    snoozed_until: datetime | None = None
+    overdue_at: datetime | None = None
 
 
 # --- claim outcomes: expected races are values, not exceptions -------------------------
@@ -107,13 +110,17 @@ class Lost:
     claimed_at: datetime
 
 
-RefusalReason = Literal["own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author"]
+RefusalReason = Literal[
+    "own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author",
+    "not_author_or_admin", "not_admin", "invalid",
+]
 
 
 @dataclass(frozen=True)
 class Refused:
     reason: RefusalReason
     handoff: HandoffState | None = None
+    detail: str = ""  # for "invalid": what was wrong with the input
 
 
 ClaimOutcome = Won | AlreadyYours | Lost | Refused
@@ -149,6 +156,20 @@ class ChannelChange:
     changed: bool
     first_admin: bool  # the asker was made the workspace's first admin on the way
     admins: tuple[Person, ...]  # who may move it (for a refusal's "ask ...")
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    handoff: HandoffState
+    until: datetime
+
+
+@dataclass(frozen=True)
+class ReminderSchedule:
+    """A workspace's reminder schedule as set (or the default) and whether it is the default."""
+
+    schedule: str
+    is_default: bool
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.tables import cards, events, handoffs, people, workspaces
 
+# Still waiting for the model: "interim" is the labelled fallback shown after the deadline.
+OPEN_ASSESSMENT_STATES = ("pending", "interim")
+
 
 def dialect_insert(conn: AsyncConnection, table):
     """INSERT with ON CONFLICT support on either backend."""
@@ -303,10 +306,11 @@ async def set_assessment(
     assessment: dict[str, Any] | None,
     now: datetime,
 ) -> int | None:
-    """Store an assessment unless one already landed; returns the new version or None."""
+    """Store an assessment unless a final one already landed (an interim fallback may be replaced);
+    returns the new version or None."""
     stmt = (
         update(handoffs)
-        .where(handoffs.c.id == handoff_id, handoffs.c.assessment_state == "pending")
+        .where(handoffs.c.id == handoff_id, handoffs.c.assessment_state.in_(OPEN_ASSESSMENT_STATES))
         .values(
             assessment_state=state,
             assessment=assessment,

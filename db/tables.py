@@ -96,6 +96,11 @@ handoffs = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("idempotency_key", String(256)),
     Column("escalated_at", UTCDateTime),
+    # Reminders count from here (escalated, or released back to the queue); a snooze holds them off
+    # until snoozed_until; overdue_at is set when the last reminder went out unanswered.
+    Column("reminders_from", UTCDateTime),
+    Column("snoozed_until", UTCDateTime),
+    Column("overdue_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "idempotency_key", name="uq_handoffs_workspace_idempotency"),
