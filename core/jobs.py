@@ -36,6 +36,8 @@ def card_sync(handoff_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
 REMIND = "remind.step"  # the step-th nudge of an unclaimed escalation
 FIRST_ACTION_NUDGE = "remind.first_action"  # the owner has done nothing visible yet
 ASSESS_DEADLINE = "assess.deadline"  # show the labelled fallback while the model is still awaited
+# Jobs that wait for a time rather than for work: "nothing left to do" does not wait for them.
+TIMER_KINDS = frozenset({REMIND, FIRST_ACTION_NUDGE, ASSESS_DEADLINE})
 
 
 def epoch_ms(when: datetime) -> int:
