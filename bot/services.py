@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.metrics import PrometheusTelemetry
 from core.assessment import Assessments, Assessor
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
@@ -35,6 +36,7 @@ class Services:
     handoffs: Handoffs
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
+    telemetry: PrometheusTelemetry = field(default_factory=PrometheusTelemetry)
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
@@ -55,11 +57,14 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
+    telemetry = PrometheusTelemetry()
     return Services(
         settings=settings,
         database=database,
         handoffs=Handoffs(
-            database, reminders=settings.reminder_policy(), assessment_deadline=settings.ai_deadline
+            database, reminders=settings.reminder_policy(), assessment_deadline=settings.ai_deadline,
+            telemetry=telemetry,
         ),
         assessor=build_assessor(settings),
+        telemetry=telemetry,
     )
