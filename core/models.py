@@ -180,6 +180,16 @@ class Stats:
     time_to_claim_p90_s: float | None
     time_to_first_action_median_s: float | None
     time_to_first_action_p90_s: float | None
+    days: int = 0  # the window, in days, ending now
+    open_now: int = 0
+    overdue_now: int = 0
+    by_urgency: tuple[tuple[str, int], ...] = ()  # (urgency, escalations), most urgent first
+    top_pickers: tuple[tuple[str, int], ...] = ()  # (name, picked up), most first
+    per_day: tuple[int, ...] = ()  # escalations per day, oldest first
+
+    @property
+    def picked_up_share(self) -> float | None:
+        return self.claimed / self.count if self.count else None
 
 
 @dataclass(frozen=True)

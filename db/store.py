@@ -285,19 +285,6 @@ async def list_parked(
     return (await conn.execute(stmt)).mappings().all()
 
 
-async def handoff_times(
-    conn: AsyncConnection, *, workspace_id: int, since: datetime
-) -> Sequence[RowMapping]:
-    stmt = select(
-        handoffs.c.escalated_at, handoffs.c.claimed_at, handoffs.c.first_action_at
-    ).where(
-        handoffs.c.workspace_id == workspace_id,
-        handoffs.c.intent == "escalate",
-        handoffs.c.escalated_at >= since,
-    )
-    return (await conn.execute(stmt)).mappings().all()
-
-
 async def set_assessment(
     conn: AsyncConnection,
     *,
