@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
 import manifest.cli  # noqa: E402,F401  registers `handoff manifest`
 import bot.demo  # noqa: E402,F401  registers `handoff demo`
+import bot.report  # noqa: E402,F401  registers `handoff report`
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m bot.cli` runs this file as __main__; the commands registered themselves on bot.cli.
+    from bot.cli import main as registered_main
+
+    sys.exit(registered_main())

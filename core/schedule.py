@@ -17,8 +17,8 @@ DEFAULT_REMINDERS = "10m,30m,60m"
 DEFAULT_FIRST_ACTION_NUDGE = "15m"
 MAX_STEPS = 10
 
-_UNITS = {"s": 1, "m": 60, "h": 3600}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh])\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$", re.IGNORECASE)
 
 
 class ScheduleError(ValueError):
@@ -26,7 +26,7 @@ class ScheduleError(ValueError):
 
 
 def parse_duration(text: str) -> timedelta:
-    """'90s', '15m', '1.5h' -> timedelta. Anything else raises ScheduleError."""
+    """'90s', '15m', '1.5h', '30d' -> timedelta. Anything else raises ScheduleError."""
     match = _DURATION.match(str(text))
     if match is None:
         raise ScheduleError(f"{str(text).strip()!r} is not a duration like 90s, 15m or 1h")
@@ -52,7 +52,7 @@ def parse_schedule(text: str) -> tuple[timedelta, ...]:
 def format_duration(delta: timedelta) -> str:
     """The inverse of parse_duration, in the largest unit that divides it: 600s -> '10m'."""
     seconds = delta.total_seconds()
-    for unit, size in (("h", 3600), ("m", 60)):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
