@@ -7,7 +7,6 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from bot.cli import COMMANDS
 from bot.config import Settings
 from cards.report import report_csv, report_text
 from core.handoffs import Handoffs
@@ -60,6 +59,3 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     sys.stdout.write(report_csv(report) if args.csv else report_text(report))
     return 0
-
-
-COMMANDS["report"] = (HELP, add_arguments, run)

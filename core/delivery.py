@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from core import jobs as job_kinds
@@ -24,6 +25,8 @@ from db import store
 log = logging.getLogger("handoff.delivery")
 
 MAX_RENDER_ROUNDS = 5
+# How long the new owner's checklist waits for an assessment still being written.
+CHECKLIST_WAIT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Reply:
     kind: str
     person: Person  # who it is about or for (the loser, the new owner, the named senior)
     winner: Person | None = None
+    claimed_at: datetime | None = None  # a conflict: when the winner claimed it
     detail: Mapping[str, Any] = field(default_factory=dict)  # the job's payload (waited_s, step, key ...)
 
 
@@ -148,7 +152,11 @@ class Deliveries:
             return None
         winner_id = job.payload.get("winner_id")
         winner = await self.handoffs.person(winner_id) if winner_id else None
-        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner, detail=job.payload)
+        claimed_at = _when(job.payload.get("claimed_at"))
+        if claimed_at is None and winner is not None and state.claimed_by is not None and state.claimed_by.id == winner.id:
+            claimed_at = state.claimed_at
+        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner, claimed_at=claimed_at,
+                            detail=job.payload)
 
     async def reply(self, job: Job) -> None:
         parts = await self._reply_parts(job)
@@ -157,6 +165,10 @@ class Deliveries:
         state, reply = parts
         if state.card is None or state.card.message_ref is None:
             raise RetryLater("card not posted yet", delay_s=1.0)
+        now = self.handoffs.clock()
+        if reply.kind == "claimed" and state.assessment_state == "pending" and state.claimed_at \
+                and now - state.claimed_at < CHECKLIST_WAIT:
+            raise RetryLater("assessment still in progress", delay_s=2.0, attempt_used=False)
         await self._port(state).reply_in_thread(state, reply)
 
     async def notify(self, job: Job) -> None:
@@ -166,6 +178,13 @@ class Deliveries:
         state, reply = parts
         kind = job.payload.get("reply", "notify_target")
         await self._port(state).notify(state, Reply(kind=kind, person=reply.person, detail=job.payload))
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def handoff_uuid(value: str) -> uuid.UUID | None:
