@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.slack_standin import requests as slack
+from standins.slack import requests as slack
 from tests.journeys.slack_bot import CAROL, DANA, JAMIE, card_text, eventually, running_bot
 
 EVENTS = "/slack/events"
@@ -43,7 +43,7 @@ async def test_metrics_move_by_exactly_one_journey(pg_url):
         assert waiting[("handoff_pending_jobs", (("kind", "remind.step"),))] == 1
 
         await bot.press(JAMIE, "pickup", handoff.id, ts)  # refused: their own escalation
-        await eventually(lambda: bot.fake.calls_to("chat.postEphemeral"))
+        await eventually(lambda: _refused_once(bot.url, before))
         await bot.press(DANA, "pickup", handoff.id, ts)
         await eventually(lambda: _claimed(bot, handoff.id))
         await bot.press(CAROL, "pickup", handoff.id, ts)  # lost
@@ -71,6 +71,10 @@ async def test_metrics_move_by_exactly_one_journey(pg_url):
     sent = after[("handoff_ack_latency_seconds_count", (("route", EVENTS),))] - requests_before
     assert sent == 6
     assert after[("handoff_open_unclaimed", ())] == 0 and after[("handoff_overdue", ())] == 0
+
+
+async def _refused_once(url, before) -> bool:
+    return moved(before, await scrape(url), "handoff_claims_total", outcome="refused") == 1
 
 
 async def _claimed(bot, handoff_id):
