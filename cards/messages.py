@@ -186,6 +186,11 @@ def refusal(refused: Refused, *, admins: Sequence[Person | PersonView] = (), own
     state, reason = refused.handoff, refused.reason
     if reason == "self_target":
         return target_is_you()
+    if reason == "not_admin":
+        return _say("refusal.not_admin", ("Only a Handoff admin can change that. Ask ", *ask_an_admin(admins), "."))
+    if reason == "invalid":
+        return _say("refusal.invalid", f"That didn't work: {refused.detail or 'the value is not valid'}. "
+                                       "Try again, e.g. 10m,30m,60m.")
     if reason == "own_escalation":
         return _say("refusal.own_escalation", "You escalated this one yourself, so a teammate needs to pick it up. "
                                               "You'll see on the card who does.")
@@ -201,6 +206,10 @@ def refusal(refused: Refused, *, admins: Sequence[Person | PersonView] = (), own
                                           Name(owner or person_view(state.claimed_by)),
                                           ") can release or resolve it. Ask them in the card's thread, "
                                           "or pick it up yourself once they release it."))
+    if reason == "not_author_or_admin":
+        return _say("refusal.snooze", ("Only ", Name(person_view(state.author)), " (who escalated it) or ",
+                                       *ask_an_admin(admins), " can snooze its reminders. Pick it up yourself, "
+                                       "or ask them in the card's thread."))
     if reason == "not_author":
         return _say("refusal.not_author", "Only the person who wrote this escalation can do that. "
                                           "Ask them in the card's thread.")

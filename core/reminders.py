@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import uuid
 
+from core import jobs as job_kinds
 from core.models import PersonKey, Refused, ReminderSchedule, Snoozed, WorkspaceKey
 from core.rows import handoff_from_row
 from core.schedule import ScheduleError, format_schedule, parse_schedule
 from core.scope import Scoped
 from db import reminders as reminders_db
-from db import store
+from db import outbox, store
 
 SCHEDULE_SETTING = "reminders"
 
@@ -40,6 +41,7 @@ class ReminderCommands(Scoped):
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind="snoozed", actor_id=actor.id,
                 data={"until": until.isoformat()}, now=now,
             )
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
             return Snoozed(state, until)
 
     async def reminder_schedule(self, *, workspace: WorkspaceKey) -> ReminderSchedule:

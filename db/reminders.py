@@ -56,7 +56,8 @@ async def mark_overdue(conn: AsyncConnection, *, handoff_id: uuid.UUID, now: dat
 async def snooze(
     conn: AsyncConnection, *, handoff_id: uuid.UUID, workspace_id: int, person_id: int, until: datetime, now: datetime
 ) -> bool:
-    """Hold reminders off until `until`, if the person is the author or an admin and it is still waiting."""
+    """Hold reminders off until `until`, if the person is the author or an admin and it is still waiting.
+    A visible change (the card says so), so the version moves."""
     is_admin = (
         select(people.c.id)
         .where(people.c.id == person_id, people.c.workspace_id == workspace_id, people.c.role == "admin")
@@ -71,9 +72,10 @@ async def snooze(
             handoffs.c.intent == "escalate",
             (handoffs.c.created_by == person_id) | is_admin,
         )
-        .values(snoozed_until=until, updated_at=now)
+        .values(snoozed_until=until, version=handoffs.c.version + 1, updated_at=now)
+        .returning(handoffs.c.version)
     )
-    return (await conn.execute(stmt)).rowcount == 1
+    return (await conn.execute(stmt)).scalar_one_or_none() is not None
 
 
 async def admin_ids(conn: AsyncConnection, *, workspace_id: int) -> list[int]:
