@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cards.view import STATUS_LABELS, PersonView, ago, build_card_view, person_view
+from cards.view import STATUS_LABELS, Button, PersonView, ago, build_card_view, person_view
 from core.models import HandoffState, Person, Refused
 
 # --- parts ------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ class Hint:
 
 
 # The actions a Hint may name; each renderer has exactly one phrase for each (a test checks both).
-HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel")
+HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "stats", "settings")
 
 Part = str | Mention | Name | Strong | Link | Channel | Hint
 Paragraph = tuple[Part, ...]
@@ -75,7 +75,10 @@ class Message:
     paragraphs: tuple[Paragraph, ...]
     items: tuple[str, ...] = ()  # a checklist: one line each
     items_label: str = ""
+    checkboxes: bool = True  # items are things to do (a checklist), else plain facts
     footnotes: tuple[str, ...] = ()
+    # Buttons under the message where the platform shows them (Slack); on Teams the card carries them.
+    buttons: tuple[Button, ...] = ()
 
     @property
     def people(self) -> tuple[PersonView, ...]:
@@ -188,6 +191,9 @@ def refusal(refused: Refused, *, admins: Sequence[Person | PersonView] = (), own
         return target_is_you()
     if reason == "not_admin":
         return _say("refusal.not_admin", ("Only a Handoff admin can change that. Ask ", *ask_an_admin(admins), "."))
+    if reason == "other_workspace":
+        return _say("refusal.other_workspace", ("Those stats belong to another workspace, so they are not shown here. "
+                                                "Ask for this workspace's own: ", Hint("stats"), "."))
     if reason == "invalid":
         return _say("refusal.invalid", f"That didn't work: {refused.detail or 'the value is not valid'}. "
                                        "Try again, e.g. 10m,30m,60m.")

@@ -113,7 +113,7 @@ class Lost:
 # self_target: an escalation may not name its own author as the senior to notify.
 RefusalReason = Literal[
     "own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author", "self_target",
-    "not_author_or_admin", "not_admin", "invalid",
+    "not_author_or_admin", "not_admin", "invalid", "other_workspace",
 ]
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.models import HandoffState, Person, PersonKey, Stats, WorkspaceKey
+from core.models import HandoffState, Person, PersonKey, Refused, Stats, WorkspaceKey
 from core.rows import handoff_from_row, person_from_row
 from core.scope import Scoped
 from core.stats import Report, build_report, escalation_from_row, summarize
@@ -67,8 +67,11 @@ class HandoffReads(Scoped):
         async with self._transaction() as conn:
             return [dict(r) for r in await store.list_events(conn, handoff_id=handoff_id)]
 
-    async def stats(self, *, workspace: WorkspaceKey, days: int = 7) -> Stats:
-        """The last `days` days of this workspace's escalations, and what waits now."""
+    async def stats(self, *, workspace: WorkspaceKey, days: int = 7, asked_for: str | None = None) -> Stats | Refused:
+        """The last `days` days of this workspace's escalations, and what waits now. `asked_for`: the
+        workspace a request names (a button carries it); stats are only ever the asker's own workspace's."""
+        if asked_for is not None and asked_for != workspace.external_id:
+            return Refused("other_workspace")
         until = self.clock()
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
