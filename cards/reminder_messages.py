@@ -6,7 +6,9 @@ Same parts as cards/messages.py, rendered by the same two renderers. A nudge nev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from cards.messages import Link, Message, Name, Paragraph, Strong, _say
 from cards.view import SNOOZE_LABEL, Button, build_card_view, humanize_seconds
@@ -69,3 +71,23 @@ def schedule_set(schedule: ReminderSchedule) -> Message:
                                          "waiting use it from their next reminder. Send an empty value to use the "
                                          "default again.")
 
+
+
+# The reply/DM kinds the reminder jobs enqueue (core/nudges.py), and the one place that words them.
+THREAD_KINDS = frozenset({"nudge"})
+DIRECT_KINDS = frozenset({"nudge_target", "overdue_admin", "first_action"})
+
+
+def reminder_message(state: HandoffState, kind: str, detail: Mapping[str, Any], *, now: datetime,
+                     permalink: str | None = None) -> Message:
+    """The message for a reminder job's reply or direct message, from its payload."""
+    if kind == "nudge":
+        return nudge(state, step=int(detail.get("step", 1)), of=int(detail.get("of", 1)),
+                     waited_s=float(detail.get("waited_s", 0)))
+    if kind == "nudge_target":
+        return nudge_target(state, waited_s=float(detail.get("waited_s", 0)), now=now, permalink=permalink)
+    if kind == "overdue_admin":
+        return overdue_admin(state, waited_s=float(detail.get("waited_s", 0)), now=now, permalink=permalink)
+    if kind == "first_action":
+        return first_action(state, idle_s=float(detail.get("idle_s", 0)), now=now, permalink=permalink)
+    raise ValueError(f"not a reminder message: {kind!r}")
