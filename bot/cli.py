@@ -9,7 +9,8 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
+from bot.teams import local_dev
 from db.engine import Database, describe_url
 from db.errors import DatabaseConfigError, DatabaseUnavailable
 from bot import report as report_cli
@@ -28,6 +29,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    if settings.teams_local_dev:
+        local_dev.check_bind(host)
     app = create_app(settings)
     logging.getLogger("handoff").info(
         "serving on http://%s:%s (database %s)", host, port, describe_url(settings.database_url)
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.run(args, settings)
-    except DatabaseConfigError as error:
+    except (DatabaseConfigError, SettingsError) as error:
         print(f"handoff: {error}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as error:

@@ -77,6 +77,7 @@ class CardView:
     buttons: tuple[Button, ...]
     version: int
     reminder: ReminderView | None = None
+    notice: str = ""  # an integration's footer line, e.g. "PSA notes stopped: ... (401)"
 
 
 def humanize_seconds(seconds: float) -> str:
@@ -210,4 +211,5 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         buttons=buttons_for(state),
         version=state.version,
         reminder=reminder_view(state),
+        notice=truncate(state.notice or "", LIST_ITEM_CHARS),
     )

@@ -88,6 +88,7 @@ class HandoffState:
     reminders_from: datetime | None = None
     snoozed_until: datetime | None = None
     overdue_at: datetime | None = None
+    notice: str | None = None  # an integration's line for the card's footer (e.g. why PSA notes stopped)
 
 
 # --- claim outcomes: expected races are values, not exceptions -------------------------

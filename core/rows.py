@@ -73,4 +73,5 @@ def handoff_from_row(row: Any) -> HandoffState:
         reminders_from=row["reminders_from"],
         snoozed_until=row["snoozed_until"],
         overdue_at=row["overdue_at"],
+        notice=row["notice"],
     )

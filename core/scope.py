@@ -26,12 +26,16 @@ class Scoped:
         database: Database,
         *,
         clock: Callable[[], datetime] = utcnow,
+        observers: tuple[str, ...] = (),
         reminders: ReminderPolicy | None = None,
         telemetry: Telemetry | None = None,
         assessment_deadline: timedelta = timedelta(seconds=60),
     ) -> None:
         self.db = database
         self.clock = clock
+        # Job kinds (registered by integrations, e.g. PSA notes) told about each change of a handoff
+        # that names a ticket; the core knows only their names.
+        self.observers = observers
         self.reminders = reminders or ReminderPolicy()
         self.assessment_deadline = assessment_deadline
         self.telemetry: Telemetry = telemetry or NoTelemetry()

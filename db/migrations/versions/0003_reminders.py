@@ -1,7 +1,7 @@
 """reminders: when they count from, snooze, overdue
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import db.tables
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
