@@ -228,7 +228,8 @@ class Assessments:
             raise await self._next_move(state, job, error) from error
         self._measure("ok", answer.input_tokens, answer.output_tokens, answer.latency_ms)
         stored = stored_assessment(answer.assessment.model_dump(), source="model", model=answer.model)
-        if state.assessment_state == "interim":  # the card showed the fallback: say when it changed
+        current = await self.handoffs.load(state.id)  # the deadline may have passed during the call
+        if current is not None and current.assessment_state == "interim":  # the card shows the fallback
             stored["replaced_fallback_at"] = self.handoffs.clock().isoformat()
         await self._apply(state, "ready", stored, answer.trail())
 
