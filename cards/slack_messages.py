@@ -22,6 +22,7 @@ HINTS = {
     "make_role": "give roles in Handoff's settings",
     "stats": "run `/escalate stats` (or `/escalate stats 30d`)",
     "settings": "open Handoff's App Home, Settings",
+    "home": "Handoff's App Home",
 }
 CHECKBOX = "☐"
 

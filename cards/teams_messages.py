@@ -23,6 +23,7 @@ HINTS = {
     "make_role": 'say "@Handoff make @Name engineer" (or viewer, or admin)',
     "stats": 'say "stats" (or "stats 30d") to Handoff',
     "settings": 'say "settings" to Handoff',
+    "home": "the escalation channel",
 }
 CHECKBOX = "☐"
 

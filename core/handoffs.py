@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -44,13 +45,21 @@ _CLAIM_OUTCOMES = {AlreadyYours: "already_yours", Lost: "lost", Refused: "refuse
 class Handoffs(ReminderCommands, HandoffReads):
     """Commands: each call is one transaction, and the jobs it causes commit with it."""
 
+    # The winning claim as one statement on PostgreSQL; False runs it as separate statements in a
+    # transaction, as before (bench/claims.py measures both in one run).
+    claim_in_one_statement = True
+
     async def register_workspace(
         self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
     ) -> Workspace:
-        """Make the workspace known; with a channel, set where its escalation cards go."""
+        """Make the workspace known. `channel`: the installation's configured escalation channel (the
+        environment's HANDOFF_SLACK_CHANNEL / HANDOFF_TEAMS_CHANNEL_ID). The one policy on both platforms:
+        a channel chosen in chat (set_channel) wins; until one is, the configured channel applies and
+        follows the configuration when it changes."""
         async with self._transaction() as conn:
             workspace = await self._workspace(conn, key)
-            if channel is not None:
+            applies = channel is not None and not workspace.channel_set_in_chat
+            if applies and (channel, conversation_ref) != (workspace.escalation_channel, workspace.conversation_ref):
                 await store.set_workspace_channel(
                     conn, workspace_id=workspace.id, channel=channel, conversation_ref=conversation_ref
                 )
@@ -78,7 +87,7 @@ class Handoffs(ReminderCommands, HandoffReads):
                 data={"person": subject.external_id, "role": role},
                 now=self.clock(),
             )
-            return Person(subject.id, subject.external_id, subject.display_name, role)
+            return replace(subject, role=role)
 
     async def bootstrap_admin(self, *, workspace: WorkspaceKey, person: PersonKey) -> Person:
         """Make someone an admin without an admin's say-so: for the installer and the CLI."""
@@ -86,7 +95,7 @@ class Handoffs(ReminderCommands, HandoffReads):
             ws_id = await self._workspace_id(conn, workspace)
             subject = await self._person(conn, ws_id, person)
             await store.set_role(conn, person_id=subject.id, role="admin")
-            return Person(subject.id, subject.external_id, subject.display_name, "admin")
+            return replace(subject, role="admin")
 
     async def set_channel(
         self, *, workspace: WorkspaceKey, person: PersonKey, channel: str, conversation_ref: dict | None = None
@@ -104,9 +113,9 @@ class Handoffs(ReminderCommands, HandoffReads):
                     return ChannelChange(changed=False, first_admin=False, admins=admins)
                 await store.set_role(conn, person_id=actor.id, role="admin")
                 first_admin = True
-                admins = (*admins, Person(actor.id, actor.external_id, actor.display_name, "admin"))
+                admins = (*admins, replace(actor, role="admin"))
             await store.set_workspace_channel(
-                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref
+                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref, in_chat=True
             )
             await store.insert_event(
                 conn, workspace_id=ws.id, kind="channel_set", actor_id=actor.id,
@@ -286,47 +295,55 @@ class Handoffs(ReminderCommands, HandoffReads):
         """Exactly one engineer wins. The conditional UPDATE's row count decides (invariant 2);
         reads happen only afterwards, to tell a loser who won or why they were refused."""
         now = self.clock()
-        async with self._transaction() as conn:
+        # Learning ids (first click of a person) is an idempotent upsert; the claim itself is one
+        # statement on PostgreSQL: the conditional UPDATE with its event and jobs (db.store).
+        async with self._transaction(one_statement=self.claim_in_one_statement) as conn:
             ws_id = await self._workspace_id(conn, workspace)
             claimer_id = await self._person_id(conn, ws_id, person)
-            version = await store.claim_handoff(
-                conn, handoff_id=handoff_id, workspace_id=ws_id, person_id=claimer_id, now=now
+            row = await store.claim_handoff(
+                conn,
+                in_steps=not self.claim_in_one_statement,
+                handoff_id=handoff_id,
+                workspace_id=ws_id,
+                person_id=claimer_id,
+                now=now,
+                event=store.event_row(
+                    workspace_id=ws_id, handoff_id=handoff_id, kind="claimed", actor_id=claimer_id, now=now
+                ),
+                jobs=self._claimed_jobs(handoff_id, claimer_id, now),
             )
-            if version is not None:
-                await store.insert_event(
-                    conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claimed", actor_id=claimer_id, now=now
-                )
-                await outbox.enqueue_all(
-                    conn,
-                    [
-                        job_kinds.card_sync(handoff_id, now=now),
-                        outbox.job(
-                            job_kinds.THREAD_REPLY,
-                            handoff_id=handoff_id,
-                            payload={"reply": "claimed", "person_id": claimer_id},
-                            dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{version}",
-                            now=now,
-                        ),
-                        job_kinds.first_action_nudge(
-                            handoff_id, person_id=claimer_id, claimed_at=now,
-                            due=now + self.reminders.first_action, now=now,
-                        ),
-                    ],
-                )
-                state = handoff_from_row(await store.load_handoff(conn, handoff_id))
+        if row is None:
+            async with self._transaction() as conn:
+                outcome = await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
+            self.telemetry.count(telemetry.CLAIMS, outcome=_CLAIM_OUTCOMES[type(outcome)])
+            return outcome
+        state = handoff_from_row(row)
+        if self.observers and state.snapshot.ticket:
+            # Integrations hear of it in a second short transaction (keyed by version, so a replay
+            # adds nothing); only ticketed handoffs pay for it.
+            async with self._transaction() as conn:
                 await observers.tell(conn, self.observers, state, event="claimed", now=now, actor_id=claimer_id,
                                      to_pickup_s=observers.seconds(state.escalated_at, now))
-                won = Won(state)
-            else:
-                won = None
-                outcome = await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
-        if won is not None:
-            self.telemetry.count(telemetry.CLAIMS, outcome="won")
-            state = won.handoff
-            self.telemetry.observe(telemetry.TIME_TO_PICKUP, (now - (state.escalated_at or state.created_at)).total_seconds())
-            return won
-        self.telemetry.count(telemetry.CLAIMS, outcome=_CLAIM_OUTCOMES[type(outcome)])
-        return outcome
+        self.telemetry.count(telemetry.CLAIMS, outcome="won")
+        self.telemetry.observe(telemetry.TIME_TO_PICKUP, (now - (state.escalated_at or state.created_at)).total_seconds())
+        return Won(state)
+
+    def _claimed_jobs(self, handoff_id: uuid.UUID, claimer_id: int, now: datetime) -> list[dict[str, Any]]:
+        return [
+            job_kinds.card_sync(handoff_id, now=now),
+            outbox.job(
+                job_kinds.THREAD_REPLY,
+                handoff_id=handoff_id,
+                payload={"reply": "claimed", "person_id": claimer_id},
+                # One per claim: a re-claim after a release gets its own reply.
+                dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{now.isoformat()}",
+                now=now,
+            ),
+            # The owner hears privately, once, if nothing visible follows (core/nudges.py).
+            job_kinds.first_action_nudge(
+                handoff_id, person_id=claimer_id, claimed_at=now, due=now + self.reminders.first_action, now=now
+            ),
+        ]
 
     async def _reminder_jobs(
         self, conn, ws_id: int, handoff_id: uuid.UUID, *, base: datetime, now: datetime

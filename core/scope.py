@@ -40,18 +40,19 @@ class Scoped:
         self.assessment_deadline = assessment_deadline
         self.telemetry: Telemetry = telemetry or NoTelemetry()
         self._workspace_ids: dict[tuple[str, str], int] = {}
-        # (workspace id, external id) -> (person id, display name). Ids never change, so the hot
+        # (workspace id, external id) -> (person id, display name, chat id). Ids never change, so the hot
         # claim path skips the upsert; roles are not cached (the claim checks them in SQL).
         self._person_ids: dict[tuple[int, str], tuple[int, str]] = {}
 
     # --- workspaces and people -----------------------------------------------------------
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Any]:
+    async def _transaction(self, *, one_statement: bool = False) -> AsyncIterator[Any]:
         """A transaction that also learns workspace and person ids for the caches, but only once
-        committed: another transaction must never use an id whose row it cannot see yet."""
+        committed: another transaction must never use an id whose row it cannot see yet.
+        `one_statement`: see Database.transaction."""
         learned: list[tuple[dict, tuple, Any]] = []
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(one_statement=one_statement) as conn:
             conn.info[_LEARNED] = learned
             yield conn
             conn.info.pop(_LEARNED, None)
@@ -75,14 +76,17 @@ class Scoped:
             workspace_id=workspace_id,
             external_id=key.external_id,
             display_name=key.display_name,
+            chat_id=key.chat_id,
             now=self.clock(),
         )
         person = person_from_row(row)
-        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), (person.id, person.display_name)))
+        learned = (person.id, person.display_name, person.chat_id)
+        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), learned))
         return person
 
     async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
         cached = self._person_ids.get((workspace_id, key.external_id))
-        if cached is not None and (not key.display_name or key.display_name == cached[1]):
+        if cached is not None and (not key.display_name or key.display_name == cached[1]) \
+                and (not key.chat_id or key.chat_id == cached[2]):
             return cached[0]
         return (await self._person(conn, workspace_id, key)).id

@@ -36,6 +36,7 @@ from cards.slack_views import (
 )
 from cards import reminder_messages
 from cards.stats_messages import bad_window, parse_window, stats_message, week_at_a_glance
+from cards.limits import SLACK_MAX_BLOCKS
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.errors import DatabaseUnavailable
@@ -104,9 +105,10 @@ class SlackHandlers:
         workspace, person = workspace_of(body), person_of(body)
         now = self.handoffs.clock()
         parked = [build_card_view(h, now=now) for h in await self.handoffs.parked(workspace=workspace, person=person)]
-        queue = [build_card_view(h, now=now) for h in await self.handoffs.queue(workspace=workspace, viewer=person)]
-        return {"response_type": "ephemeral", "text": list_fallback_text(parked=parked, queue=queue),
-                "blocks": list_blocks(parked=parked, queue=queue)}
+        newest, total = await self.handoffs.newest_in_queue(workspace=workspace, viewer=person, limit=SLACK_MAX_BLOCKS)
+        queue = [build_card_view(h, now=now) for h in newest]
+        return {"response_type": "ephemeral", "text": list_fallback_text(parked=parked, queue_total=total),
+                "blocks": list_blocks(parked=parked, queue=queue, queue_total=total)}
 
     async def stats_answer(self, body: dict[str, Any], window: str, *, asked_for: str | None = None) -> Message:
         days = parse_window(window)

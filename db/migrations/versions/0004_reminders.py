@@ -1,7 +1,7 @@
 """reminders: when they count from, snooze, overdue
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import db.tables
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
