@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from core import jobs as job_kinds
 from standins.slack import requests as slack_requests
 from standins.slack.requests import Actor, SlackSender
 from standins.slack.web_api import SlackWebApiStandIn, Team
@@ -30,7 +31,8 @@ from tests.servers import serve
 SECRET = "fault-signing-secret"
 TEAM = Team(id="T-ACME", name="Acme MSP", bot_token="xoxb-acme")
 CHANNEL = "C-ESCALATIONS"
-HANDOFF = Path(sys.executable).with_name("handoff")  # this venv's entry point: the checkout's code
+HANDOFF = Path(sys.executable).with_name("handoff")
+LATER_JOBS = (job_kinds.REMIND, job_kinds.FIRST_ACTION_NUDGE, job_kinds.ASSESS_DEADLINE)  # due minutes later  # this venv's entry point: the checkout's code
 
 
 @dataclass
@@ -226,11 +228,15 @@ class Rig:
         return found
 
     async def settled(self, *, timeout_s: float) -> float:
-        """Wait until no job is pending or running; returns when (time.monotonic())."""
+        """Wait until no job is running or due within a minute (reminders and deadlines come later);
+        returns when (time.monotonic())."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                rows = await self.query("SELECT count(*) AS n FROM jobs WHERE state IN ('pending', 'running')")
+                rows = await self.query(
+                    "SELECT count(*) AS n FROM jobs WHERE state = 'running' OR (state = 'pending' "
+                    "AND run_after < now() AT TIME ZONE 'UTC' + interval '1 minute' AND kind <> ALL($1::text[]))",
+                    list(LATER_JOBS))
                 if rows[0]["n"] == 0:
                     return time.monotonic()
             except (OSError, asyncpg.PostgresError):
