@@ -31,10 +31,11 @@ from core.models import (
 from core.rows import handoff_from_row, person_from_row, workspace_from_row
 from core.snapshot import Snapshot
 from core.reads import HandoffReads
+from core.workspaces import WorkspaceRemoval
 from db import outbox, store
 
 
-class Handoffs(HandoffReads):
+class Handoffs(HandoffReads, WorkspaceRemoval):
     """Commands: each call is one transaction, and the jobs it causes commit with it."""
 
     async def register_workspace(
