@@ -411,7 +411,7 @@ async def fail_undelivered_cards(conn: AsyncConnection, *, workspace_id: int, re
     """Cards of the workspace not posted yet get a failed delivery record saying why."""
     stmt = (
         update(cards)
-        .where(cards.c.state == "pending",
+        .where(cards.c.state.in_(("pending", "posting")),
                cards.c.handoff_id.in_(select(handoffs.c.id).where(handoffs.c.workspace_id == workspace_id)))
         .values(state="failed", last_error=reason, updated_at=now)
     )

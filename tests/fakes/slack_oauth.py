@@ -45,10 +45,12 @@ class SlackOAuthStandIn(SlackWebApiStandIn):
         self._grants: dict[str, Grant] = {}
         self._refresh: dict[str, Team] = {}
         self._serial = itertools.count(1)
+        self.responses: list[dict[str, Any]] = []  # what the bot sent to response_url hooks
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/oauth.v2.access", self._oauth_v2_access)
+        app.router.add_post("/hooks/{path:.*}", self._response_url)
         app.router.add_route("*", "/api/{method}", self._handle)
         return app
 
@@ -69,6 +71,11 @@ class SlackOAuthStandIn(SlackWebApiStandIn):
 
     def tokens_of(self, team_id: str) -> list[str]:
         return [token for token, team in self.teams.items() if team.id == team_id]
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        """A slash command's response_url (https://api.slack.com/interactivity/handling#message_responses)."""
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
 
     # --- oauth.v2.access ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse
 
 import aiohttp
 from sqlalchemy import text
@@ -41,6 +41,7 @@ class OAuthBot:
     browser: aiohttp.ClientSession
     app: Any
     url: str
+    fake_url: str
 
     @property
     def handoffs(self):
@@ -72,13 +73,25 @@ class OAuthBot:
 
     async def install(self, team: Team, *, installer: str = "U-INSTALLER") -> Page:
         query = await self.start_install()
-        code = self.fake.approve(team, installer=installer)
-        return await self.get("/slack/oauth_redirect", code=code, state=query["state"][0])
+        return await self.install_with(query["state"][0], team, installer=installer)
+
+    async def install_with(self, state: str, team: Team, *, installer: str = "U-INSTALLER") -> Page:
+        """The admin allowed the install on Slack's page; Slack sends the browser back with a code."""
+        return await self.get("/slack/oauth_redirect", code=self.fake.approve(team, installer=installer), state=state)
 
     async def send(self, body: slack.Body) -> slack.Answer:
+        """Signed into the bot; a response_url in the body points at the stand-in's hooks."""
+        if "response_url=" in body.text:
+            fields = dict(parse_qsl(body.text, keep_blank_values=True))
+            fields["response_url"] = f"{self.fake_url}/hooks/{fields['command'].strip('/')}"
+            body = slack.Body(urlencode(fields), body.content_type)
         answer = await self.sender.send(body)
         assert answer.elapsed_s < 3, f"answered in {answer.elapsed_s:.2f}s, past Slack's 3 s"
         return answer
+
+    async def rows(self, sql: str, **params) -> list[tuple]:
+        async with self.app[SERVICES].database.transaction() as conn:
+            return [tuple(r) for r in (await conn.execute(text(sql), params)).all()]
 
     async def stored_bots(self, team_id: str | None = None) -> list[dict[str, Any]]:
         where = "WHERE team_id = :team" if team_id else ""
@@ -101,4 +114,4 @@ async def oauth_bot(database_url: str, *, token_lifetime_s: int | None = None, *
         app = create_app(config)
         async with serve(app) as url, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as browser, \
                 aiohttp.ClientSession() as slack_session:
-            yield OAuthBot(fake, SlackSender(url, SIGNING_SECRET, slack_session), browser, app, url)
+            yield OAuthBot(fake, SlackSender(url, SIGNING_SECRET, slack_session), browser, app, url, fake_url)
