@@ -105,13 +105,14 @@ def actor(team: Team, user_id: str, name: str) -> Actor:
 
 
 @asynccontextmanager
-async def oauth_bot(database_url: str, *, token_lifetime_s: int | None = None, **settings) -> AsyncIterator[OAuthBot]:
+async def oauth_bot(database_url: str, *, token_lifetime_s: int | None = None, run_worker: bool = True,
+                    **settings) -> AsyncIterator[OAuthBot]:
     fake = SlackOAuthStandIn(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_lifetime_s=token_lifetime_s)
     async with serve(fake.app()) as fake_url:
         config = Settings(database_url=database_url, slack_client_id=CLIENT_ID, slack_client_secret=CLIENT_SECRET,
                           slack_signing_secret=SIGNING_SECRET, slack_api_url=f"{fake_url}/api/", job_poll_s=0.05,
                           **settings)
-        app = create_app(config)
+        app = create_app(config, run_worker=run_worker)
         async with serve(app) as url, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as browser, \
                 aiohttp.ClientSession() as slack_session:
             yield OAuthBot(fake, SlackSender(url, SIGNING_SECRET, slack_session), browser, app, url, fake_url)
