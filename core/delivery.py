@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core import jobs as job_kinds
@@ -22,6 +23,8 @@ from db import store
 log = logging.getLogger("handoff.delivery")
 
 MAX_RENDER_ROUNDS = 5
+# How long the new owner's checklist waits for an assessment still being written.
+CHECKLIST_WAIT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Reply:
     kind: str
     person: Person  # who it is about or for (the loser, the new owner, the named senior)
     winner: Person | None = None
+    claimed_at: datetime | None = None  # a conflict: when the winner claimed it
 
 
 class CardDelivery(Protocol):
@@ -138,7 +142,10 @@ class Deliveries:
             return None
         winner_id = job.payload.get("winner_id")
         winner = await self.handoffs.person(winner_id) if winner_id else None
-        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner)
+        claimed_at = _when(job.payload.get("claimed_at"))
+        if claimed_at is None and winner is not None and state.claimed_by is not None and state.claimed_by.id == winner.id:
+            claimed_at = state.claimed_at
+        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner, claimed_at=claimed_at)
 
     async def reply(self, job: Job) -> None:
         parts = await self._reply_parts(job)
@@ -147,6 +154,10 @@ class Deliveries:
         state, reply = parts
         if state.card is None or state.card.message_ref is None:
             raise RetryLater("card not posted yet", delay_s=1.0)
+        now = self.handoffs.clock()
+        if reply.kind == "claimed" and state.assessment_state == "pending" and state.claimed_at \
+                and now - state.claimed_at < CHECKLIST_WAIT:
+            raise RetryLater("assessment still in progress", delay_s=2.0, attempt_used=False)
         await self._port(state).reply_in_thread(state, reply)
 
     async def notify(self, job: Job) -> None:
@@ -155,6 +166,13 @@ class Deliveries:
             return
         state, reply = parts
         await self._port(state).notify(state, Reply(kind="notify_target", person=reply.person))
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def handoff_uuid(value: str) -> uuid.UUID | None:

@@ -118,7 +118,7 @@ class Handoffs(HandoffReads, WorkspaceRemoval):
         snapshot: Snapshot,
         target: PersonKey | None = None,
         idempotency_key: str | None = None,
-    ) -> Escalated | NoChannel:
+    ) -> Escalated | NoChannel | Refused:
         """Record an escalation and, in the same transaction, the jobs that post and assess it."""
         return await self._create(
             workspace=workspace,
@@ -137,7 +137,7 @@ class Handoffs(HandoffReads, WorkspaceRemoval):
         snapshot: Snapshot,
         target: PersonKey | None = None,
         idempotency_key: str | None = None,
-    ) -> Escalated:
+    ) -> Escalated | Refused:
         """Keep a snapshot privately for later; nobody else sees it until it is escalated."""
         return await self._create(
             workspace=workspace,
@@ -157,7 +157,7 @@ class Handoffs(HandoffReads, WorkspaceRemoval):
         target: PersonKey | None,
         idempotency_key: str | None,
         intent: str,
-    ) -> Escalated | NoChannel:
+    ) -> Escalated | NoChannel | Refused:
         now = self.clock()
         async with self._transaction() as conn:
             ws = await self._workspace(conn, workspace)
@@ -165,6 +165,8 @@ class Handoffs(HandoffReads, WorkspaceRemoval):
                 return NoChannel(ws)
             person = await self._person(conn, ws.id, author)
             target_person = await self._person(conn, ws.id, target) if target else None
+            if target_person is not None and target_person.id == person.id:
+                return Refused("self_target")
             handoff_id = uuid.uuid4()
             inserted = await store.insert_handoff(
                 conn,
@@ -321,7 +323,8 @@ class Handoffs(HandoffReads, WorkspaceRemoval):
                 conn,
                 kind=job_kinds.THREAD_REPLY,
                 handoff_id=handoff_id,
-                payload={"reply": "conflict", "person_id": claimer_id, "winner_id": state.claimed_by.id},
+                payload={"reply": "conflict", "person_id": claimer_id, "winner_id": state.claimed_by.id,
+                         "claimed_at": state.claimed_at.isoformat() if state.claimed_at else None},
                 now=now,
             )
         return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)

@@ -5,10 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.slack.app import EVENTS_PATH
-from bot.slack.oauth import REDIRECT_PATH
-from bot.slack.payloads import COMMAND, THREAD_SHORTCUT
-from bot.slack.scopes import BOT_SCOPES
+# What Slack is told, and so what the bot listens for (bot/slack imports these; manifest/ imports no
+# runtime code).
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # many workspaces: the admin's install link (OAuth v2)
+REDIRECT_PATH = "/slack/oauth_redirect"  # where Slack sends the admin back with a code
+COMMAND = "/escalate"
+THREAD_SHORTCUT = "escalate_thread"  # the message shortcut's callback id
+
+# The bot scopes, for the manifest and the OAuth install alike. Why each: commands -> /escalate and the
+# message shortcut; chat:write -> the card, its edits, thread replies, ephemerals and DMs to user ids;
+# channels:history / groups:history -> the owner's first reply in the card's thread (message events),
+# "Escalate this thread" (conversations.replies), finding a card a retried post already made, and
+# `/escalate setup` checking the bot is in the channel an admin picks (conversations.history answers
+# not_in_channel); users:read -> names in conflict replies.
+BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "users:read"]
 
 BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 
@@ -90,4 +101,3 @@ def run(args, settings) -> int:
 
 
 HELP = "the Slack app manifest (create the app from it at api.slack.com/apps)"
-MANIFEST_COMMAND = (HELP, add_arguments, run)

@@ -30,10 +30,9 @@ from bot.slack.lifecycle import WorkspaceLifecycle
 from cards.install_page import NOT_INSTALLED
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
+from manifest.slack import EVENTS_PATH
 
 log = logging.getLogger("handoff.slack")
-
-EVENTS_PATH = "/slack/events"
 
 
 @dataclass

@@ -25,11 +25,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.installations import Installation, Installations
+from cards import messages
 from cards import slack as render
-from cards.view import PersonView, ago, build_card_view, person_view
+from cards import slack_messages
+from cards.messages import Message
+from cards.view import PersonView, build_card_view, person_view
 from core.delivery import PostedCard, Reply
 from core.errors import PermanentFailure, RetryLater
-from core.models import HandoffState
+from core.models import HandoffState, Person
 
 log = logging.getLogger("handoff.slack")
 
@@ -39,8 +42,6 @@ PERMANENT_ERRORS = {
     "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
     "token_revoked", "no_permission", "missing_scope", "invalid_blocks", "msg_too_long", "message_not_found",
 }
-# How long the claimer's checklist waits for an assessment still being written.
-CHECKLIST_WAIT = timedelta(seconds=30)
 
 
 class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
@@ -177,37 +178,52 @@ class SlackDelivery:
                         ts=state.card.message_ref, **message)
 
     async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
-        if reply.kind == "conflict":
-            message = await self._conflict(state, reply)
-        elif reply.kind == "claimed":
-            message = await self._checklist(state, reply)
-        else:
-            raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
+        message = await self._thread_message(state, reply)
         channel = state.card.channel
         await self.call(state.workspace.external_id, "chat.postMessage", paced_channel=channel,
-                        channel=channel, thread_ts=state.card.message_ref, unfurl_links=False, **message)
+                        channel=channel, thread_ts=state.card.message_ref, unfurl_links=False,
+                        **slack_messages.render(message))
 
     async def notify(self, state: HandoffState, reply: Reply) -> None:
         """DM the senior the author named, with a link to the card once it is posted."""
         if state.card is None or state.card.message_ref is None:
             raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
-        link = await self.permalink(state.workspace.external_id, state.card.channel, state.card.message_ref)
-        view = build_card_view(state, now=self.clock())
+        team = state.workspace.external_id
+        link = await self.permalink(team, state.card.channel, state.card.message_ref)
+        message = messages.target_notice(state, now=self.clock(), permalink=link)
         user = reply.person.external_id
-        await self.call(state.workspace.external_id, "chat.postMessage", paced_channel=user, channel=user,
-                        **render.target_notice(author=view.author, title=view.title, permalink=link))
+        await self.call(team, "chat.postMessage", paced_channel=user, channel=user, **slack_messages.render(message))
 
     # --- helpers ------------------------------------------------------------------------------
 
-    async def tell(self, team_id: str, *, user: str, text: str, channel: str | None = None) -> None:
-        """A message only `user` sees: ephemeral in the channel they acted in, else a DM."""
+    async def tell(self, team_id: str, *, user: str, message: Message, channel: str | None = None,
+                   response_url: str | None = None) -> None:
+        """A message only `user` sees: through the action's response_url when there is one (no Web API
+        call, no channel pacing), else ephemeral in the channel they acted in, else a DM."""
+        shown = slack_messages.render(message)
+        if response_url and await self.respond(response_url, shown):
+            return
         if channel is not None and not channel.startswith("D"):
             try:
-                await self.call(team_id, "chat.postEphemeral", channel=channel, user=user, text=text)
+                await self.call(team_id, "chat.postEphemeral", channel=channel, user=user, **shown)
                 return
             except PermanentFailure:
                 pass  # the bot is not in that channel: fall back to a DM
-        await self.call(team_id, "chat.postMessage", channel=user, text=text)
+        await self.call(team_id, "chat.postMessage", channel=user, **shown)
+
+    async def respond(self, response_url: str, shown: dict[str, Any]) -> bool:
+        """Post an ephemeral message to an interaction's response_url. False if Slack did not take it."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        body = {"response_type": "ephemeral", "replace_original": False, **shown}
+        try:
+            async with self._session.post(response_url, json=body, timeout=aiohttp.ClientTimeout(total=5)) as answer:
+                if answer.status == 200:
+                    return True
+                log.warning("response_url answered %s: %s", answer.status, (await answer.text())[:200])
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            log.warning("response_url failed: %s", error.__class__.__name__)
+        return False
 
     async def permalink(self, team_id: str, channel: str, ts: str) -> str | None:
         try:
@@ -234,51 +250,34 @@ class SlackDelivery:
         team = state.workspace.external_id
         try:
             link = await self.permalink(team, state.card.channel, ts)
-            title = build_card_view(state, now=self.clock()).title
-            await self.call(team, "chat.postMessage", channel=state.author.external_id,
-                            **render.author_confirmation(title=title, channel=state.card.channel, permalink=link))
+            message = messages.author_posted(state, now=self.clock(), permalink=link)
+            await self.call(team, "chat.postMessage", channel=state.author.external_id, **slack_messages.render(message))
         except (RetryLater, PermanentFailure) as error:
             log.warning("could not confirm handoff %s to its author: %s", state.id, error)
 
-    async def _display_name(self, team_id: str, person: PersonView) -> str:
+    async def person_view(self, team_id: str, person: Person) -> PersonView:
         """The name Slack shows for someone (users.info, cached); the stored name if that fails."""
+        view = person_view(person)
         key = (team_id, person.external_id)
         if key not in self._names:
             try:
                 user = (await self.call(team_id, "users.info", user=person.external_id))["user"]
                 profile = user.get("profile") or {}
-                self._names[key] = profile.get("display_name") or profile.get("real_name") or person.name
+                self._names[key] = profile.get("display_name") or profile.get("real_name") or view.name
             except (RetryLater, PermanentFailure):
-                return person.name
-        return self._names[key]
+                return view
+        return person_view(Person(person.id, person.external_id, self._names[key], person.role))
 
-    async def _conflict(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
-        winner = reply.winner or state.claimed_by
-        if winner is None:
-            raise PermanentFailure("conflict reply without a winner")
-        still_theirs = state.claimed_by is not None and state.claimed_by.id == winner.id
-        claimed_ago = ago(state.claimed_at, self.clock()) if still_theirs and state.claimed_at else "earlier"
-        name = await self._display_name(state.workspace.external_id, person_view(winner))
-        return render.conflict_reply(loser=person_view(reply.person), winner=PersonView(winner.external_id, name),
-                                     claimed_ago=claimed_ago)
-
-    async def _checklist(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
-        """The new owner's checklist: the assessment's next steps (waiting briefly for one in progress)."""
-        now = self.clock()
-        if state.assessment_state == "pending" and state.claimed_at and now - state.claimed_at < CHECKLIST_WAIT:
-            raise RetryLater("assessment still in progress", delay_s=2.0, attempt_used=False)
-        view = build_card_view(state, now=now)
-        steps, note = view.assessment.next_steps, ""
-        if not steps:
-            steps = generic_steps(await self._display_name(state.workspace.external_id, view.author))
-            note = "The assessment had no steps for this one, so these are the usual first moves."
-        return render.claimed_reply(owner=person_view(reply.person), steps=steps, steps_note=note)
-
-
-def generic_steps(author: str) -> tuple[str, ...]:
-    return (
-        f"Tell {author} in this thread that you have it",
-        "Read what's been tried on the card before repeating it",
-        "Reproduce the problem or confirm it is still happening",
-        "Post what you find here, then Resolve (or Release if you must hand it back)",
-    )
+    async def _thread_message(self, state: HandoffState, reply: Reply) -> Message:
+        team, now = state.workspace.external_id, self.clock()
+        if reply.kind == "conflict":
+            winner = reply.winner or state.claimed_by
+            if winner is None:
+                raise PermanentFailure("conflict reply without a winner")
+            return messages.conflict_record(loser=await self.person_view(team, reply.person),
+                                            winner=await self.person_view(team, winner),
+                                            claimed_at=reply.claimed_at, now=now)
+        if reply.kind == "claimed":
+            return messages.checklist(state, owner=person_view(reply.person), now=now,
+                                      author=await self.person_view(team, state.author))
+        raise PermanentFailure(f"unknown thread reply {reply.kind!r}")

@@ -22,15 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.slack.installations import StoredInstallations
-from bot.slack.scopes import BOT_SCOPES
 from cards.install_page import InstallPage, install_failed, install_succeeded
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
+from manifest.slack import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH
 
 log = logging.getLogger("handoff.slack.oauth")
 
-INSTALL_PATH = "/slack/install"
-REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 def _page(page: InstallPage, status: int, settings: AsyncOAuthSettings) -> BoltResponse:

@@ -16,9 +16,9 @@ import aiohttp
 from bot.config import Settings
 from bot.server import SERVICES, create_app
 from bot.slack.app import SLACK
-from bot.slack_standin import requests as slack
-from bot.slack_standin.requests import Actor, Answer, SlackSender
-from bot.slack_standin.web_api import SlackWebApiStandIn
+from standins.slack import requests as slack
+from standins.slack.requests import Actor, Answer, SlackSender
+from standins.slack.web_api import SlackWebApiStandIn
 from core.models import HandoffState
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
 from tests.fakes.slack_api import ACME_TEAM, fake_slack
@@ -81,8 +81,10 @@ class SlackBot:
         return await eventually(posted)
 
     async def press(self, actor: Actor, action: str, handoff_id, ts: str, **kwargs) -> Answer:
+        """A click on a card button, with a response_url the Slack fake serves (as Slack sends one)."""
+        response_url = self.fake.response_url(user=actor.user_id, channel=CHANNEL)
         return await self.send(slack.block_action(actor, action_id=f"handoff_{action}", value=str(handoff_id),
-                                                  message_ts=ts), **kwargs)
+                                                  message_ts=ts, response_url=response_url), **kwargs)
 
     def card(self, ts: str) -> dict[str, Any]:
         return self.fake.message(CHANNEL, ts)

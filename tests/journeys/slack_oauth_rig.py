@@ -3,6 +3,7 @@ browser that follows the install: /slack/install -> Slack's authorize page -> /s
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.server import SERVICES, create_app
-from bot.slack_standin import requests as slack
+from standins.slack import requests as slack
 from tests.fakes.slack_api import Actor, SlackSender, Team
 from tests.fakes.slack_oauth import SlackOAuthStandIn
 from tests.servers import serve
@@ -81,9 +82,15 @@ class OAuthBot:
 
     async def send(self, body: slack.Body) -> slack.Answer:
         """Signed into the bot; a response_url in the body points at the stand-in's hooks."""
-        if "response_url=" in body.text:
+        if body.content_type == "application/x-www-form-urlencoded":
             fields = dict(parse_qsl(body.text, keep_blank_values=True))
-            fields["response_url"] = f"{self.fake_url}/hooks/{fields['command'].strip('/')}"
+            hook = f"{self.fake_url}/hooks/1"
+            if "payload" in fields:
+                payload = json.loads(fields["payload"])
+                if "response_url" in payload:
+                    fields["payload"] = json.dumps({**payload, "response_url": hook})
+            elif "response_url" in fields:
+                fields["response_url"] = hook
             body = slack.Body(urlencode(fields), body.content_type)
         answer = await self.sender.send(body)
         assert answer.elapsed_s < 3, f"answered in {answer.elapsed_s:.2f}s, past Slack's 3 s"

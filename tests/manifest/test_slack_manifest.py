@@ -11,8 +11,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.server import create_app
 from bot.slack.app import SLACK
-from bot.slack.scopes import BOT_SCOPES
-from manifest.slack import build_manifest
+from manifest.slack import BOT_SCOPES, build_manifest
 
 # ../shared/schemas beside the repository, as the issue names it.
 SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "slack" / "manifest.schema.1.0.0.json"
