@@ -5,16 +5,16 @@ build_bots_table, slack_sdk.oauth.state_store.sqlalchemy.SQLAlchemyOAuthStateSto
 tests/db/test_slack_oauth_tables.py compares them column by column). Their DateTime columns are naive
 UTC on purpose: the SDK strips the zone before it compares.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
