@@ -26,9 +26,6 @@ FAILURES: dict[str, tuple[str, str]] = {
                       "Slack approved the install but Handoff could not save it (its database is unavailable). "
                       "Try again in a minute."),
 }
-# What Slack shows a person whose workspace has no installation (uninstalled, tokens revoked).
-NOT_INSTALLED = "Handoff isn't installed in this workspace any more. Ask a Slack admin to install it again."
-
 UNKNOWN_FAILURE = ("Install failed", "Handoff was not installed ({reason}). Nothing was stored. Start again from "
                    "the install link.")
 

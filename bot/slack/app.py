@@ -27,7 +27,7 @@ from bot.slack.handlers import SlackHandlers
 from bot.slack import oauth
 from bot.slack.installations import Installations, SingleWorkspace
 from bot.slack.lifecycle import WorkspaceLifecycle
-from cards.install_page import NOT_INSTALLED
+from cards import messages, slack_messages
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
 from manifest.slack import EVENTS_PATH
@@ -93,7 +93,7 @@ def build_bolt_app(*, authorize: WorkspaceAuthorize, signing_secret: str | None,
         client=client,
         authorize=authorize,
         oauth_flow=oauth_flow,
-        user_facing_authorize_error_message=NOT_INSTALLED,
+        user_facing_authorize_error_message=slack_messages.plain_text(messages.not_installed()),
         process_before_response=False,  # ack answers the HTTP request; the listener goes on after it
         logger=logging.getLogger("handoff.slack.bolt"),
     )

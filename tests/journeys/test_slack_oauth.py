@@ -145,7 +145,7 @@ async def test_app_uninstalled_removes_the_token_and_stops_pending_deliveries(pg
         handoffs_before = await bot.rows("SELECT COUNT(*) FROM handoffs")
         assert (await bot.send(slack.slash_command(JAMIE, "printer on fire"))).status == 200
         await eventually(lambda: bot.fake.responses)
-        assert "isn't installed in this workspace any more" in bot.fake.responses[0]["text"]
+        assert "isn't set up for this workspace" in bot.fake.responses[0]["text"]
         assert "Slack workspace T-ACME: no installation" in caplog.text
         assert await bot.rows("SELECT COUNT(*) FROM handoffs") == handoffs_before
         assert bot.fake.calls_to("views.open") and len(bot.fake.calls_to("views.open")) == 1
@@ -163,7 +163,7 @@ async def test_a_workspace_whose_token_was_revoked_is_dropped_and_stores_nothing
         assert [b["team_id"] for b in await bot.stored_bots()] == ["T-GLOBEX"]
         submitted = slack.view_submission(JAMIE, view_id="V-LEFT-OPEN", values=slack.modal_values(summary="Still here?"))
         answer = await bot.send(submitted)
-        assert answer.status == 200 and "isn't installed" in answer.text
+        assert answer.status == 200 and "isn't set up for this workspace" in answer.text
         assert "Slack workspace T-ACME: no installation" in caplog.text
         assert await bot.rows("SELECT COUNT(*) FROM handoffs") == [(0,)]
         # Globex is untouched.
