@@ -17,10 +17,11 @@ from core.text import neutralize_mentions
 HINTS = {
     "escalate": "run `/escalate`",
     "list": "`/escalate list`",
-    "set_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
-    "use_this_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
-    "make_role": "give roles in Handoff's settings",
+    "set_channel": "run `/escalate setup` to choose the escalation channel",
+    "use_this_channel": "run `/escalate setup` to choose the escalation channel",
+    "make_role": "run `/escalate role @name engineer` (or viewer, or admin)",
     "home": "Handoff's App Home",
+    "invite": "Run `/invite @Handoff` in that channel",
 }
 CHECKBOX = "☐"
 

@@ -22,6 +22,7 @@ HINTS = {
     "use_this_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
     "make_role": 'say "@Handoff make @Name engineer" (or viewer, or admin)',
     "home": "the escalation channel",
+    "invite": "Add Handoff to that channel's team",
 }
 CHECKBOX = "☐"
 

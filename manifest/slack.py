@@ -59,8 +59,8 @@ def build_manifest(*, url: str | None, socket_mode: bool = False, oauth: bool = 
             "slash_commands": [with_url({
                 "command": COMMAND,
                 "description": "Escalate a problem to a senior (or `list` your parked items)",
-                "usage_hint": "[what's wrong] | list",
-                "should_escape": False,
+                "usage_hint": "[what's wrong] | list | setup | role @name viewer|engineer|admin",
+                "should_escape": True,  # @mentions arrive as user ids (`/escalate role @dana engineer`)
             }, "url")],
             "shortcuts": [{
                 "name": "Escalate this thread",

@@ -22,6 +22,7 @@ from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from bot.slack.admin import SlackAdmin
 from bot.slack.delivery import SlackDelivery
 from bot.slack.handlers import SlackHandlers
 from bot.slack import oauth
@@ -125,12 +126,13 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
         channel = settings.slack_channel
     delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock)
+    handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery)
     bolt = build_bolt_app(
         authorize=WorkspaceAuthorize(installations, WorkspaceRegistry(services.handoffs, channel)),
         signing_secret=settings.slack_signing_secret,
         client=client,
         oauth_flow=flow,
-        listeners=[SlackHandlers(handoffs=services.handoffs, delivery=delivery),
+        listeners=[SlackAdmin(handoffs=services.handoffs, tell=handlers.tell), handlers,
                    WorkspaceLifecycle(installations=installations, handoffs=services.handoffs)],
     )
     platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations,

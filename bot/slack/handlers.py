@@ -19,6 +19,7 @@ from bot.slack.payloads import (
     excerpt_from,
     modal_errors,
     parse_submission,
+    readable_command_text,
     person_of,
     workspace_of,
 )
@@ -30,7 +31,6 @@ from cards.slack_views import (
     ModalPrefill,
     done_modal,
     escalate_modal,
-    home_view,
     list_blocks,
     list_fallback_text,
 )
@@ -65,8 +65,7 @@ class SlackHandlers:
         app.action("handoff_release")(self.on_release)
         app.action("handoff_resolve")(self.on_resolve)
         app.action("handoff_escalate_now")(self.on_escalate_now)
-        app.event("message")(self.on_message)
-        app.event("app_home_opened")(self.on_home_opened)
+        app.event("message")(self.on_message)  # App Home: bot/slack/admin.py (queue and settings)
 
     async def tell(self, body: dict[str, Any], message: Message) -> None:
         """Say something only the person who acted sees (the action's response_url when it has one)."""
@@ -90,7 +89,7 @@ class SlackHandlers:
             return
         await ack()
         context = ModalContext(channel=command.get("channel_id"))
-        view = escalate_modal(ModalPrefill(summary=text), private_metadata=context.encode())
+        view = escalate_modal(ModalPrefill(summary=readable_command_text(text)), private_metadata=context.encode())
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     async def list_answer(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -233,10 +232,3 @@ class SlackHandlers:
         state = await self.handoffs.find_by_card(workspace=workspace, message_ref=thread_ts)
         if state is not None and state.claimed_by is not None and state.claimed_by.external_id == user:
             await self.handoffs.record_first_action(workspace=workspace, person=PersonKey(user), handoff_id=state.id)
-
-    async def on_home_opened(self, event, body, client) -> None:
-        if event.get("tab") != "home":
-            return
-        now = self.handoffs.clock()
-        queue = await self.handoffs.queue(workspace=workspace_of(body), viewer=PersonKey(event["user"]))
-        await client.views_publish(user_id=event["user"], view=home_view([build_card_view(h, now=now) for h in queue]))
