@@ -58,12 +58,9 @@ class WorkspaceRegistry:
         self._known: set[str] = set()
 
     async def ensure(self, team_id: str, team_name: str) -> None:
-        """The environment's channel is a default: it applies while the workspace has none of its own."""
+        """The configured channel applies until one is chosen in Slack (core.Handoffs.register_workspace)."""
         if team_id not in self._known:
-            key = WorkspaceKey("slack", team_id, team_name)
-            workspace = await self.handoffs.register_workspace(key)
-            if self.channel and not workspace.escalation_channel:
-                await self.handoffs.register_workspace(key, channel=self.channel)
+            await self.handoffs.register_workspace(WorkspaceKey("slack", team_id, team_name), channel=self.channel)
             self._known.add(team_id)
 
 
