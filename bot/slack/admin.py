@@ -36,6 +36,7 @@ from cards.slack_settings import (
     with_settings,
 )
 from cards.slack_views import home_view
+from cards.stats_messages import week_at_a_glance
 from cards.view import build_card_view, person_view
 from core.handoffs import Handoffs
 from core.models import PersonKey, Refused, WorkspaceKey
@@ -169,6 +170,8 @@ class SlackAdmin:
     async def publish_home(self, client, workspace: WorkspaceKey, person: PersonKey) -> None:
         now = self.handoffs.clock()
         queue = await self.handoffs.queue(workspace=workspace, viewer=person)
-        home = home_view([build_card_view(h, now=now) for h in queue])
+        week = await self.handoffs.stats(workspace=workspace, days=7)
+        home = home_view([build_card_view(h, now=now) for h in queue], week=week_at_a_glance(week),
+                         team_id=workspace.external_id)
         settings = await self.settings_view(workspace, person)
         await client.views_publish(user_id=person.external_id, view=with_settings(home, settings))

@@ -81,7 +81,7 @@ class SingleWorkspace:
             return known
 
 
-# The tables our migration 0004_slack_oauth creates, in the shapes of slack-sdk's SQLAlchemy stores.
+# The tables our migration 0005_slack_oauth creates, in the shapes of slack-sdk's SQLAlchemy stores.
 OAUTH_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 
 

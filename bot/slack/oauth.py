@@ -1,7 +1,7 @@
 """Many Slack workspaces: bolt's own OAuth v2 flow at GET /slack/install and GET /slack/oauth_redirect.
 
 Installations and OAuth states live in Handoff's database through slack-sdk's SQLAlchemy stores
-(tables from our migration 0004_slack_oauth). The routes only translate aiohttp <-> bolt; the pages an admin
+(tables from our migration 0005_slack_oauth). The routes only translate aiohttp <-> bolt; the pages an admin
 reads come from cards/install_page.py.
 """
 

@@ -1,4 +1,4 @@
-"""Migration 0004_slack_oauth creates exactly the tables slack-sdk's SQLAlchemy stores use, on both backends,
+"""Migration 0005_slack_oauth creates exactly the tables slack-sdk's SQLAlchemy stores use, on both backends,
 and the stores work on them (the OAuth journey itself is tests/journeys/test_slack_oauth.py)."""
 
 import time

@@ -5,16 +5,16 @@ build_bots_table, slack_sdk.oauth.state_store.sqlalchemy.SQLAlchemyOAuthStateSto
 tests/db/test_slack_oauth_tables.py compares them column by column). Their DateTime columns are naive
 UTC on purpose: the SDK strips the zone before it compares.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
