@@ -127,7 +127,7 @@ class Rig:
         model_url = await stack.enter_async_context(serve(self.model.app()))
         self.session = await stack.enter_async_context(aiohttp.ClientSession())
         env = {
-            "PATH": os.environ.get("PATH", ""),
+            "PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             "HANDOFF_DATABASE_URL": self.database_url,
             "SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": TEAM.bot_token,
             "SLACK_API_URL": f"{slack_url}/api/", "HANDOFF_SLACK_CHANNEL": CHANNEL,
