@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from core.assessment import Assessments, Assessor
+from core.budget import LocalPacer, PostPacer
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
@@ -34,10 +35,11 @@ class Services:
     handoffs: Handoffs
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
+    pacer: PostPacer = field(default_factory=LocalPacer)  # one per process: every worker loop shares it
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
-            **Deliveries(self.handoffs, self.ports).job_kinds(),
+            **Deliveries(self.handoffs, self.ports, pacer=self.pacer).job_kinds(),
             **Assessments(self.handoffs, self.assessor).job_kinds(),
         }
 

@@ -218,14 +218,9 @@ class Handoffs(HandoffReads):
             max_attempts=job_kinds.ASSESS_MAX_ATTEMPTS,
         )
         if target is not None:
-            await outbox.enqueue(
-                conn,
-                kind=job_kinds.NOTIFY_TARGET,
-                handoff_id=handoff_id,
-                payload={"person_id": target.id},
-                dedupe_key=f"notify:{handoff_id}:{target.id}",
-                now=now,
-            )
+            await outbox.enqueue_all(conn, [job_kinds.direct_message(
+                job_kinds.NOTIFY_TARGET, handoff_id, person_id=target.id, key=f"notify_target:{target.id}", now=now
+            )])
 
     async def escalate_parked(
         self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
@@ -277,12 +272,8 @@ class Handoffs(HandoffReads):
                     conn,
                     [
                         job_kinds.card_sync(handoff_id, now=now),
-                        outbox.job(
-                            job_kinds.THREAD_REPLY,
-                            handoff_id=handoff_id,
-                            payload={"reply": "claimed", "person_id": claimer_id},
-                            dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{version}",
-                            now=now,
+                        job_kinds.thread_reply(
+                            handoff_id, reply="claimed", person_id=claimer_id, key=f"claimed:{version}", now=now
                         ),
                     ],
                 )
@@ -316,13 +307,10 @@ class Handoffs(HandoffReads):
             now=now,
         )
         if first:
-            await outbox.enqueue(
-                conn,
-                kind=job_kinds.THREAD_REPLY,
-                handoff_id=handoff_id,
-                payload={"reply": "conflict", "person_id": claimer_id, "winner_id": state.claimed_by.id},
-                now=now,
-            )
+            await outbox.enqueue_all(conn, [job_kinds.thread_reply(
+                handoff_id, reply="conflict", person_id=claimer_id, winner_id=state.claimed_by.id,
+                key=f"conflict:{claimer_id}:{state.claimed_by.id}", now=now,
+            )])
         return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)
 
     # --- guarded transitions ----------------------------------------------------------

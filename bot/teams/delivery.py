@@ -33,8 +33,9 @@ from bot.teams import texts
 from cards import teams as cards
 from cards.text import neutralize_mentions
 from cards.view import ago, build_card_view
+from core.budget import Pace
 from core.delivery import PostedCard, Reply
-from core.errors import PermanentFailure, RetryLater
+from core.errors import PermanentFailure, RateLimited, RetryLater
 from core.models import HandoffState, Person
 from db.tables import utcnow
 
@@ -44,6 +45,10 @@ CHANNEL = "msteams"
 RETRYABLE = {429, 412, 502, 504}  # throttled, update conflict, gateway trouble: try again later
 HOPELESS = {400, 401, 403, 404}
 CALLS_PER_SECOND = 7  # the connector's per-conversation budget
+# Posts across replicas (core pacing): 7 per second per conversation, no burst beyond it
+# (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit).
+TEAMS_PACE = Pace(interval_s=1.0 / CALLS_PER_SECOND)
+CALL_TIMEOUT_S = 15.0
 WINDOW_S = 1.05  # a little over a second, for clock and scheduling slack
 MAX_SLOT_WAIT_S = 2.0
 
@@ -111,11 +116,14 @@ class TeamsDelivery:
         app_id: str,
         limiter: ConversationRateLimit | None = None,
         clock: Callable[[], datetime] = utcnow,
+        timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.limiter = limiter or ConversationRateLimit()
         self.clock = clock
+        self.timeout_s = timeout_s
+        self.pace = TEAMS_PACE
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -155,7 +163,10 @@ class TeamsDelivery:
 
         await self._in_card_thread(state, send)
 
-    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+    async def reply_in_thread(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        # The connector cannot be searched for an earlier try's reply: a retry after a try that may
+        # have posted can post it again (the residual risk the README records). Keep that window small:
+        # one call, a short timeout, nothing between the connector's answer and the job's completion.
         text, mentioned = self._reply_text(state, reply)
 
         async def send(context: TurnContext) -> None:
@@ -163,8 +174,11 @@ class TeamsDelivery:
 
         await self._in_card_thread(state, send)
 
-    async def notify(self, state: HandoffState, reply: Reply) -> None:
-        """A 1:1 chat with the named senior; where Teams will not open one, a mention in the thread."""
+    async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        """A 1:1 chat with the named senior; where Teams will not open one, a mention in the thread.
+        The author already heard "posted" in the dialog's answer, so `author_posted` sends nothing here."""
+        if reply.kind == "author_posted":
+            return
         reference = state.workspace.conversation_ref or {}
         service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
         title = build_card_view(state, now=self.clock()).title
@@ -186,7 +200,7 @@ class TeamsDelivery:
                 self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, nothing
             ))
         except PermanentFailure:
-            await self.reply_in_thread(state, reply)
+            await self.reply_in_thread(state, reply, maybe_posted=maybe_posted)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -218,7 +232,7 @@ class TeamsDelivery:
     async def _in_card_thread(self, state: HandoffState, send: Callable[[TurnContext], Awaitable[None]]) -> None:
         card = state.card
         if card is None or not card.message_ref or not card.conversation_ref or not card.service_url:
-            raise RetryLater("card not posted yet", delay_s=1.0)
+            raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
         reference = ConversationReference(
             channel_id=CHANNEL,
             service_url=card.service_url,
@@ -231,12 +245,21 @@ class TeamsDelivery:
         await self._call(card.conversation_ref, lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
 
     async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> None:
+        """One connector call, in this process's slot for the conversation, bounded by `timeout_s`."""
         try:
             async with self.limiter.slot(conversation):
-                await call()
+                async with asyncio.timeout(self.timeout_s):
+                    await call()
         except ConversationBusy:
-            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0) from None
+            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0,
+                             attempt_used=False) from None
+        except TimeoutError:
+            raise RetryLater(f"connector did not answer within {self.timeout_s:g}s") from None
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+            raise RetryLater(f"connector connection failed: {error.__class__.__name__}: {error}") from error
         except aiohttp.ClientResponseError as error:
+            if error.status == 429:
+                raise RateLimited("connector answered 429", delay_s=_retry_after(error.headers) or 1.0) from error
             if error.status in RETRYABLE:
                 raise RetryLater(f"connector answered {error.status}", delay_s=_retry_after(error.headers)) from error
             if error.status in HOPELESS:
