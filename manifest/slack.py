@@ -11,8 +11,10 @@ from bot.slack.payloads import COMMAND, THREAD_SHORTCUT
 # Why each scope: commands -> /escalate and the message shortcut; chat:write -> the card, its edits,
 # thread replies, ephemerals and DMs to user ids; channels:history / groups:history -> the owner's
 # first reply in the card's thread (message events), "Escalate this thread" (conversations.replies)
-# and finding a card a retried post already made; users:read -> names in conflict replies.
-BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "users:read"]
+# and finding a card or reply a retried post already made; im:write / im:history -> finding a direct
+# message a retried post already sent (conversations.open + conversations.history on the bot's IM);
+# users:read -> names in conflict replies.
+BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "im:history", "im:write", "users:read"]
 BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 
 

@@ -70,9 +70,11 @@ async def test_the_worker_waits_out_a_refusing_database_and_resumes(pg_db):
         await set_limit(pg_db, role, -1)  # the database is back
         await eventually(lambda: ran == [job_kinds.CARD_SYNC])
         await eventually(lambda: worker.problem is None)
-        async with pg_db.transaction() as conn:
-            [job] = await outbox.list_jobs(conn, kind=job_kinds.CARD_SYNC)
-        assert job["state"] == "done"
+
+        async def done():
+            async with pg_db.transaction() as conn:
+                return [j["state"] for j in await outbox.list_jobs(conn, kind=job_kinds.CARD_SYNC)] == ["done"]
+        await eventually(done)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

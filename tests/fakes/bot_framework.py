@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import time
@@ -80,12 +81,18 @@ class FakeBotFramework:
         self.messages: dict[str, dict[str, Any]] = {}  # activity id -> latest activity body
         self.created: list[tuple[str, str]] = []  # (conversation id, first activity id) per create
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
+        self._hangs: dict[str, list[float]] = {}
         self._ids = itertools.count(1_700_000_000_001)
 
     # --- what tests tell it ------------------------------------------------------------
 
     def fail_next(self, kind: str, status: int = 429, *, times: int = 1, retry_after: float | None = None) -> None:
         self._failures.setdefault(kind, []).extend([(status, retry_after)] * times)
+
+    def hang_next(self, kind: str, *, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `kind` wait `seconds` before the connector even reads them
+        (a connection that stalls); a client that gave up by then has posted nothing."""
+        self._hangs.setdefault(kind, []).extend([seconds] * times)
 
     def of_kind(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]
@@ -157,6 +164,10 @@ class FakeBotFramework:
         return None
 
     async def _record(self, request: web.Request, kind: str) -> tuple[Call, web.Response | None]:
+        if self._hangs.get(kind):
+            await asyncio.sleep(self._hangs[kind].pop(0))
+            if request.transport is None or request.transport.is_closing():
+                raise ConnectionResetError("the client gave up")  # nothing recorded, nothing posted
         body = await request.json()
         call = Call(kind, request.method, request.path, request.match_info.get("conversation"),
                     request.match_info.get("activity"), body)
