@@ -1,4 +1,4 @@
-"""The `handoff` command."""
+"""The `handoff` command: its subcommands, listed here (nothing registers itself on import)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from pydantic import ValidationError
 from bot.config import Settings
 from db.engine import Database, describe_url
 from db.errors import DatabaseConfigError, DatabaseUnavailable
-
-# Subcommands other modules add: name -> (help, add_arguments(parser), run(args, settings) -> int)
-COMMANDS: dict = {}
+from demo import cli as demo_cli
+from manifest import cli as manifest_cli
 
 
 def _settings() -> Settings:
@@ -91,10 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(run=_cmd_db_upgrade)
-    for name, (help_text, add_arguments, run) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
-        add_arguments(p)
-        p.set_defaults(run=run)
+    for name, command in (("manifest", manifest_cli), ("demo", demo_cli)):
+        parser_of = sub.add_parser(name, help=command.HELP)
+        command.add_arguments(parser_of)
+        parser_of.set_defaults(run=command.run)
     return parser
 
 
@@ -122,9 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-import manifest.cli  # noqa: E402,F401  registers `handoff manifest`
-import bot.demo  # noqa: E402,F401  registers `handoff demo`
 
 if __name__ == "__main__":
     sys.exit(main())

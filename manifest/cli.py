@@ -1,23 +1,22 @@
-"""`handoff manifest <platform> ...`: one command, a builder module per platform (manifest/slack.py, manifest/teams.py)."""
+"""`handoff manifest <platform> ...`: one command, a builder module per platform (manifest/slack.py, manifest/teams.py).
+
+Imports no runtime code (bot/, core/, db/): building an install package needs no server, database or SDK.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
-from bot.cli import COMMANDS
+from manifest import slack, teams
 
-PLATFORMS = ("slack", "teams")
+HELP = "build an app manifest / package for installing Handoff"
+BUILDERS = {"slack": slack, "teams": teams}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     platforms = parser.add_subparsers(dest="platform", required=True, metavar="platform")
-    for name in PLATFORMS:
-        try:
-            builder = importlib.import_module(f"manifest.{name}")
-        except ModuleNotFoundError:
-            continue
+    for name, builder in BUILDERS.items():
         sub = platforms.add_parser(name, help=builder.HELP)
         builder.add_arguments(sub)
         sub.set_defaults(build=builder.run)
@@ -25,6 +24,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Any) -> int:
     return args.build(args, settings)
-
-
-COMMANDS["manifest"] = ("build an app manifest / package for installing Handoff", add_arguments, run)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.slack.app import EVENTS_PATH
-from bot.slack.payloads import COMMAND, THREAD_SHORTCUT
+# What Slack is told, and so what the bot listens for (bot/slack imports these; manifest/ imports no
+# runtime code).
+EVENTS_PATH = "/slack/events"
+COMMAND = "/escalate"
+THREAD_SHORTCUT = "escalate_thread"  # the message shortcut's callback id
 
 # Why each scope: commands -> /escalate and the message shortcut; chat:write -> the card, its edits,
 # thread replies, ephemerals and DMs to user ids; channels:history / groups:history -> the owner's
@@ -83,4 +86,3 @@ def run(args, settings) -> int:
 
 
 HELP = "the Slack app manifest (create the app from it at api.slack.com/apps)"
-MANIFEST_COMMAND = (HELP, add_arguments, run)

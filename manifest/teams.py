@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import re
 import sys
@@ -15,12 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from PIL import Image, ImageDraw
+from manifest.icons import color_icon, outline_icon
 
 MANIFEST_VERSION = "1.30"
 SCHEMA_URL = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 ACCENT = "#2F5BEA"
-COLOR_SIZE, OUTLINE_SIZE = 192, 32
 SCOPES = ["personal", "team", "groupChat"]
 MESSAGE_ACTION_ID = "escalateMessage"  # the agent routes composeExtension invokes by kind, not by this id
 HELP = "build the Teams app package (manifest.json + icons, zipped)"
@@ -82,36 +80,12 @@ def build_manifest(*, app_id: str, url: str, version: str = "1.0.0") -> dict[str
     }
 
 
-def color_icon() -> Image.Image:
-    """192x192, full colour: a white hand-off arrow on the accent colour."""
-    image = Image.new("RGBA", (COLOR_SIZE, COLOR_SIZE), ACCENT)
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((40, 84, 120, 108), fill="white")
-    draw.polygon([(112, 56), (156, 96), (112, 136)], fill="white")
-    return image
-
-
-def outline_icon() -> Image.Image:
-    """32x32, transparent background, white strokes only (Teams tints it)."""
-    image = Image.new("RGBA", (OUTLINE_SIZE, OUTLINE_SIZE), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((5, 14, 20, 17), fill=(255, 255, 255, 255))
-    draw.polygon([(19, 8), (27, 15), (19, 23)], fill=(255, 255, 255, 255))
-    return image
-
-
-def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def build_package(*, app_id: str, url: str, out: Path) -> dict[str, Any]:
     manifest = build_manifest(app_id=app_id, url=url)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(manifest, indent=2))
-        package.writestr("color.png", _png(color_icon()))
-        package.writestr("outline.png", _png(outline_icon()))
+        package.writestr("color.png", color_icon(ACCENT))
+        package.writestr("outline.png", outline_icon())
     return manifest
 
 

@@ -23,10 +23,9 @@ from bot.slack.handlers import SlackHandlers
 from bot.slack.installations import Installations, SingleWorkspace
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
+from manifest.slack import EVENTS_PATH
 
 log = logging.getLogger("handoff.slack")
-
-EVENTS_PATH = "/slack/events"
 
 
 @dataclass

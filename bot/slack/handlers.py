@@ -11,8 +11,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.delivery import SlackDelivery
 from bot.slack.payloads import (
-    COMMAND,
-    THREAD_SHORTCUT,
     EXCERPT_MESSAGES,
     ModalContext,
     button_value,
@@ -38,6 +36,7 @@ from core.errors import DatabaseUnavailable
 from core.handoffs import Handoffs
 from core.models import AlreadyYours, Done, Lost, NoChannel, PersonKey, Refused, Won
 from core.snapshot import FIELD_LIMITS, Invalid, validate_snapshot
+from manifest.slack import COMMAND, THREAD_SHORTCUT  # what the app manifest registers with Slack
 
 log = logging.getLogger("handoff.slack")
 

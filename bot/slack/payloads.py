@@ -11,8 +11,6 @@ from cards.slack_views import INTENT_FIELD, INTENTS, TARGET_FIELD
 from core.models import PersonKey, WorkspaceKey
 from core.snapshot import FIELD_LIMITS
 
-COMMAND = "/escalate"
-THREAD_SHORTCUT = "escalate_thread"  # the message shortcut's callback id
 MODAL_FIELDS = ("summary", "tried", "notes", "urgency", "ticket")
 EXCERPT_MESSAGES = 15  # conversations.replies is tightly rate-limited: one call, this many at most
 

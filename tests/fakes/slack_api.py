@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.slack_standin import requests as slack_requests
-from bot.slack_standin.requests import Actor, SlackSender, signed_headers
-from bot.slack_standin.web_api import SlackWebApiStandIn, Team
+from standins.slack import requests as slack_requests
+from standins.slack.requests import Actor, SlackSender, signed_headers
+from standins.slack.web_api import SlackWebApiStandIn, Team
 from tests.servers import serve
 
 __all__ = ["Actor", "SlackSender", "SlackWebApiStandIn", "Team", "fake_slack", "signed_headers", "slack_requests"]

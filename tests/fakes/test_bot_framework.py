@@ -6,7 +6,7 @@ import aiohttp
 import jwt
 import pytest
 
-from tests.fakes.bot_framework import BOT_FRAMEWORK_ISSUER, FakeBotFramework, TokenSigner
+from standins.teams.bot_framework import BOT_FRAMEWORK_ISSUER, FakeBotFramework, TokenSigner
 from tests.servers import serve
 
 

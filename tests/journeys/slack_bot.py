@@ -16,9 +16,9 @@ import aiohttp
 from bot.config import Settings
 from bot.server import SERVICES, create_app
 from bot.slack.app import SLACK
-from bot.slack_standin import requests as slack
-from bot.slack_standin.requests import Actor, Answer, SlackSender
-from bot.slack_standin.web_api import SlackWebApiStandIn
+from standins.slack import requests as slack
+from standins.slack.requests import Actor, Answer, SlackSender
+from standins.slack.web_api import SlackWebApiStandIn
 from core.budget import Pace
 from core.models import HandoffState
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against

@@ -2,7 +2,7 @@
 
 import time
 
-from bot.slack_standin import requests as slack
+from standins.slack import requests as slack
 from core.models import PersonKey
 from tests.journeys.slack_bot import (
     CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, slack_person, workspace,

@@ -3,8 +3,8 @@
 from bot.config import Settings
 from bot.server import create_app
 from bot.slack.app import SLACK
-from bot.slack_standin import requests as slack
-from bot.slack_standin.requests import Actor
+from standins.slack import requests as slack
+from standins.slack.requests import Actor
 from tests.journeys.slack_bot import CHANNEL, DANA, JAMIE, eventually, running_bot, slack_person, workspace
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import re
 
-from bot.slack_standin.requests import Actor
+from standins.slack.requests import Actor
 from tests.journeys.slack_bot import CHANNEL, JAMIE, buttons, card_text, eventually, running_bot
 
 

@@ -5,7 +5,7 @@ import uuid
 
 from bot.slack.delivery import SlackDelivery
 from bot.slack.installations import SingleWorkspace
-from bot.slack_standin import requests as slack
+from standins.slack import requests as slack
 from tests.journeys.slack_bot import (
     CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, slack_person, workspace,
 )

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Settings
 from bot.server import create_app
-from tests.fakes.bot_framework import TokenSigner
+from standins.teams.bot_framework import TokenSigner
 from tests.servers import serve
 from tests.teams.harness import (
     ACME_TEAMS,

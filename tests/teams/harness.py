@@ -24,7 +24,7 @@ from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
-from tests.fakes.bot_framework import FakeBotFramework
+from standins.teams.bot_framework import FakeBotFramework
 from tests.servers import serve
 
 APP_ID = "8f0b6c3e-1d2a-4b5c-9e7f-0a1b2c3d4e5f"

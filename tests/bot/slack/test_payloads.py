@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bot.slack.payloads import ModalContext, modal_errors, parse_submission, person_of, workspace_of
-from bot.slack_standin.requests import modal_values
+from standins.slack.requests import modal_values
 from cards.limits import SLACK_PRIVATE_METADATA
 
 

@@ -1,4 +1,4 @@
-"""A fake Bot Framework on 127.0.0.1, speaking the real protocols over HTTP.
+"""A stand-in Bot Framework on 127.0.0.1, speaking the real protocols over HTTP.
 
 - OpenID metadata + JWKS publishing a test RS256 key (what inbound channel tokens are checked against),
   and `TokenSigner.mint()` to sign activities the way the Bot Connector does.
@@ -6,6 +6,10 @@
 - The connector: POST /v3/conversations, POST /v3/conversations/{id}/activities[/{replyToId}],
   PUT /v3/conversations/{id}/activities/{activityId}. It records every call, insists on the issued
   bearer token, and can be told to answer the next calls of a kind with 429 (or 412, 502, 504).
+
+Follows Microsoft's published docs: "Authentication with the Bot Connector API" and "API reference"
+(learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication and
+.../bot-framework-rest-connector-api-reference).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 Builders return the body exactly as Slack encodes it (form fields, `payload=<json>`, or JSON);
 `SlackSender` signs it with the signing secret (HMAC-SHA256, v0) and posts it over real HTTP.
+Per Slack's docs: api.slack.com/authentication/verifying-requests-from-slack, api.slack.com/interactivity.
 """
 
 from __future__ import annotations

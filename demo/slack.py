@@ -7,24 +7,22 @@ signed requests, exactly as Slack would send them. Prints what each person sees.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import re
-import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
-from bot.cli import COMMANDS
 from bot.config import Settings
-from bot.local_http import serve
 from bot.server import SERVICES, create_app
-from bot.slack_standin import requests as slack
-from bot.slack_standin.requests import Actor, SlackSender
-from bot.slack_standin.web_api import SlackWebApiStandIn, Team
 from cards.slack import block_kit_builder_url
+from core.models import WorkspaceKey
+from demo.transcript import Transcript, ms, wait_for
+from standins.http import serve
+from standins.slack import requests as slack
+from standins.slack.requests import Actor, SlackSender
+from standins.slack.web_api import SlackWebApiStandIn, Team
 
 TEAM = Team(id="T-DEMO", name="Demo MSP", bot_token="xoxb-demo", domain="demo-msp")
 SECRET = "demo-signing-secret"
@@ -34,6 +32,7 @@ JAMIE = Actor("U-JAMIE", "Jamie", team_id=TEAM.id, channel_id="C-HELPDESK")
 DANA = Actor("U-DANA", "Dana", team_id=TEAM.id, channel_id=CHANNEL)
 CAROL = Actor("U-CAROL", "Carol", team_id=TEAM.id, channel_id=CHANNEL)
 PEOPLE = {a.user_id: a.name for a in (JAMIE, DANA, CAROL)}
+WORKSPACE = WorkspaceKey("slack", TEAM.id)
 
 
 def as_text(mrkdwn: str) -> str:
@@ -67,25 +66,6 @@ def blocks_as_text(blocks: list[dict]) -> list[str]:
         elif kind == "divider":
             lines.append("─" * 40)
     return lines
-
-
-class Transcript:
-    def __init__(self, out) -> None:
-        self.out = out
-
-    def say(self, who: str, text: str) -> None:
-        self.out(f"{who:<14} {text}")
-
-    def box(self, title: str, lines: list[str]) -> None:
-        self.out(f"\n┌─ {title}")
-        for line in lines:
-            for part in line.splitlines() or [""]:
-                self.out(f"│ {part}")
-        self.out("└" + "─" * 60)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
 
 
 async def run_demo(database_path: Path, out=print) -> int:
@@ -140,7 +120,7 @@ async def play(standin: SlackWebApiStandIn, sender: SlackSender, services, trans
     for reply in standin.thread(CHANNEL, card["ts"]):
         transcript.box("#escalations thread: Handoff replies", blocks_as_text(reply["blocks"]) or [as_text(reply["text"])])
 
-    handoff = await services.handoffs.find_by_card(workspace=_workspace(), message_ref=card["ts"])
+    handoff = await services.handoffs.find_by_card(workspace=WORKSPACE, message_ref=card["ts"])
     owner = next(a for a in (DANA, CAROL) if a.user_id == handoff.claimed_by.external_id)
     await sender.send(slack.event_callback(TEAM.id, slack.thread_message(owner, text="On it: checking the connector",
                                                                            thread_ts=card["ts"])))
@@ -156,34 +136,3 @@ async def play(standin: SlackWebApiStandIn, sender: SlackSender, services, trans
 
 def _pick_up_value(card: dict) -> str:
     return next(e["value"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"])
-
-
-def _workspace():
-    from core.models import WorkspaceKey
-
-    return WorkspaceKey("slack", TEAM.id)
-
-
-async def wait_for(check, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the demo stalled waiting for the bot")
-        await asyncio.sleep(0.02)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="SQLite file to use (default: a fresh temporary one)")
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    for noisy in ("handoff", "slack_bolt", "slack_sdk", "aiohttp"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    if args.db is not None:
-        args.db.unlink(missing_ok=True)
-        return asyncio.run(run_demo(args.db.resolve()))
-    with tempfile.TemporaryDirectory(prefix="handoff-demo-") as folder:
-        return asyncio.run(run_demo(Path(folder) / "handoff-demo.db"))
-
-
-COMMANDS["demo"] = ("the whole Slack flow locally: a junior escalates, two seniors race for Pick Up", add_arguments, run)

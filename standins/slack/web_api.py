@@ -2,7 +2,8 @@
 
 It keeps channels, threads, ephemerals and views the way Slack would, records every call, and
 answers a 429 with Retry-After (or any error) on demand. The bot reaches it through the real
-slack_sdk client pointed at `base_url`.
+slack_sdk client pointed at `base_url`. Methods, arguments and errors follow Slack's published
+reference (api.slack.com/methods/<method>; rate limits: api.slack.com/apis/rate-limits).
 """
 
 from __future__ import annotations

@@ -1,0 +1,81 @@
+"""Who may import whom: read from the source (every import statement, also those inside functions)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bot", "cards", "core", "db", "demo", "manifest", "standins")
+OURS = (*PACKAGES, "tests", "bench")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """The project modules `path` imports (`from a.b import c` counts as a.b.c when that is a module)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in OURS}
+
+
+def graph() -> dict[str, set[str]]:
+    files = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
+    return {name: {m for m in imports_of(path) if m in files and m != name} for name, path in files.items()}
+
+
+def cycles_through(edges: dict[str, set[str]], start: str) -> list[list[str]]:
+    """Import paths that lead from `start` back to it."""
+    found, stack, seen = [], [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in sorted(edges.get(node, ())):
+            if nxt == start:
+                found.append([*path, start])
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return found
+
+
+def test_manifest_imports_no_runtime_code():
+    edges = graph()
+    wrong = {m: sorted(t for t in targets if not t.startswith("manifest"))
+             for m, targets in edges.items() if m.startswith("manifest")}
+    assert {m: t for m, t in wrong.items() if t} == {}
+
+
+def test_standins_import_nothing_from_handoff():
+    edges = graph()
+    wrong = {m: sorted(t for t in targets if not t.startswith("standins"))
+             for m, targets in edges.items() if m.startswith("standins")}
+    assert {m: t for m, t in wrong.items() if t} == {}
+
+
+def test_no_import_cycle_through_the_cli_the_demo_the_manifest_or_the_standins():
+    edges = graph()
+    mine = [m for m in edges if m == "bot.cli" or m.split(".")[0] in ("demo", "manifest", "standins")]
+    assert {m: cycles_through(edges, m) for m in mine if cycles_through(edges, m)} == {}
+
+
+def test_every_command_is_there_without_the_test_extra(tmp_path):
+    """A plain install has no Pillow (a test-only dependency): the CLI still offers every command."""
+    script = (
+        "import sys; sys.modules['PIL'] = None\n"  # `import PIL` now fails, as in a plain install
+        "from bot.cli import main\n"
+        f"sys.exit(main(['manifest', 'teams', '--app-id', '8f0b6c3e-1d2a-4b5c-9e7f-0a1b2c3d4e5f',"
+        f" '--url', 'https://bot.example.com', '--out', {str(tmp_path / 'p.zip')!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p.zip").stat().st_size > 0
