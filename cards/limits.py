@@ -1,6 +1,8 @@
-"""Platform limits and the one truncate() every renderer uses."""
+"""Platform limits (Slack, Teams), all in one place. truncate() and the content limits live in core.text."""
 
-ELLIPSIS = "…"
+from core.text import ELLIPSIS, FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, truncate
+
+__all__ = ["ELLIPSIS", "FIELD_CHARS", "LIST_ITEM_CHARS", "MAX_LIST_ITEMS", "TITLE_CHARS", "truncate"]
 
 # Slack Block Kit
 SLACK_HEADER_TEXT = 150
@@ -20,18 +22,3 @@ SLACK_VIEW_BLOCKS = 100  # modals and App Home
 # Teams Adaptive Cards (the whole card travels in a 28 KB activity)
 TEAMS_TEXT_BLOCK = 2000
 TEAMS_CARD_BYTES = 28_000
-
-# View model: what any card shows of free text before a renderer's own limit applies
-TITLE_CHARS = 120
-FIELD_CHARS = 1500
-LIST_ITEM_CHARS = 300
-MAX_LIST_ITEMS = 6
-
-
-def truncate(text: str, limit: int) -> str:
-    """Cut to at most `limit` characters, ending in an ellipsis when anything was cut."""
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + ELLIPSIS

@@ -1,4 +1,4 @@
-"""Slack Block Kit for the escalation card and its thread replies. Pure: CardView in, JSON out.
+"""Slack Block Kit for the escalation card (messages are in cards/slack_messages.py). Pure: CardView in, JSON out.
 
 User and model text travels in rich_text / plain_text elements, which Slack never parses, so
 `*bold*`, `<!channel>` and `<http://x|links>` stay literal. Where text must be mrkdwn (fallback
@@ -22,14 +22,13 @@ from cards.limits import (
     SLACK_SECTION_TEXT,
     truncate,
 )
-from cards.text import neutralize_mentions
+from core.text import neutralize_mentions
 from cards.view import AssessmentView, Button, CardView, PersonView
 
 Block = dict[str, Any]
 
 ACTIONS_BLOCK_ID = "handoff_actions"
 URGENCY_MARKS = {"low": "⚪", "normal": "🔵", "high": "🟠", "critical": "🔴"}
-CHECKBOX = "☐"
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -204,39 +203,6 @@ def card_fallback_text(view: CardView) -> str:
 def card_message(view: CardView) -> dict[str, Any]:
     """Arguments for chat.postMessage / chat.update (minus channel and ts)."""
     return {"text": card_fallback_text(view), "blocks": card_blocks(view)}
-
-
-# --- thread replies and short messages -------------------------------------------------------
-
-
-def conflict_reply(*, loser: PersonView, winner: PersonView, claimed_ago: str) -> dict[str, Any]:
-    # The winner is named, not mentioned: 24 losers must not ping the winner 24 times.
-    text = f"{mention(loser)} — already claimed by {escape_mrkdwn(winner.name)} {escape_mrkdwn(claimed_ago)}"
-    return {"text": text}
-
-
-def claimed_reply(*, owner: PersonView, steps: tuple[str, ...], steps_note: str) -> dict[str, Any]:
-    lead = f"{mention(owner)} picked this up. Your checklist:"
-    blocks: list[Block] = [{"type": "section", "text": mrkdwn(lead)}]
-    if steps:
-        blocks.append(rich_list("Suggested steps", tuple(f"{CHECKBOX} {s}" for s in steps)))
-    if steps_note:
-        blocks.append(context(f"_{escape_mrkdwn(steps_note)}_"))
-    blocks.append(context("Your first reply in this thread starts the time-to-first-action clock."))
-    fallback = lead + (" " + "; ".join(escape_mrkdwn(s) for s in steps) if steps else "")
-    return {"text": truncate(fallback, SLACK_FALLBACK_TEXT), "blocks": blocks}
-
-
-def target_notice(*, author: PersonView, title: str, permalink: str | None) -> dict[str, Any]:
-    link = f" <{permalink}|Open the card>" if permalink else ""
-    text = f"{mention(author)} asked you to look at an escalation: *{escape_mrkdwn(title)}*.{link}"
-    return {"text": truncate(text, SLACK_FALLBACK_TEXT)}
-
-
-def author_confirmation(*, title: str, channel: str, permalink: str | None) -> dict[str, Any]:
-    link = f" <{permalink}|View the card>" if permalink else ""
-    text = f"✅ Your escalation *{escape_mrkdwn(title)}* is posted in <#{channel}>.{link}"
-    return {"text": truncate(text, SLACK_FALLBACK_TEXT)}
 
 
 def block_kit_builder_url(blocks: list[Block]) -> str:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from cards.limits import TEAMS_CARD_BYTES, TEAMS_TEXT_BLOCK, truncate
-from cards.text import neutralize_mentions
+from core.text import neutralize_mentions
 from cards.view import AssessmentView, Button, CardView
 from core.snapshot import FIELD_LABELS, FIELD_LIMITS, URGENCIES
 

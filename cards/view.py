@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cards.limits import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, truncate
 from core.models import HandoffState, Person
+from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, strip_controls, truncate
 
 URGENCY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "critical": "Critical"}
 STATUS_LABELS = {
@@ -87,14 +87,23 @@ def ago(then: datetime, now: datetime) -> str:
     return "just now" if text == "less than a minute" else f"{text} ago"
 
 
+NO_NAME = "someone"  # a person the platform told us no name for
+
+
 def person_view(person: Person) -> PersonView:
-    return PersonView(external_id=person.external_id, name=person.display_name or person.external_id)
+    return PersonView(external_id=person.external_id, name=strip_controls(person.display_name).strip() or NO_NAME)
+
+
+def _clean(text: str, limit: int) -> str:
+    """User or model text as any card shows it: no control or bidi characters (U+202E, NUL), cut to
+    size. Renderers still escape for their markup."""
+    return truncate(strip_controls(text), limit)
 
 
 def _items(values: Any) -> tuple[str, ...]:
     if not isinstance(values, (list, tuple)):
         return ()
-    return tuple(truncate(str(v).strip(), LIST_ITEM_CHARS) for v in values[:MAX_LIST_ITEMS] if str(v).strip())
+    return tuple(_clean(str(v).strip(), LIST_ITEM_CHARS) for v in values[:MAX_LIST_ITEMS] if str(v).strip())
 
 
 def assessment_view(state: HandoffState) -> AssessmentView:
@@ -106,11 +115,11 @@ def assessment_view(state: HandoffState) -> AssessmentView:
     from_model = state.assessment_state == "ready" and data.get("source", "model") == "model"
     return AssessmentView(
         state="ready" if from_model else "fallback",
-        summary=truncate(str(data.get("summary", "")).strip(), FIELD_CHARS),
+        summary=_clean(str(data.get("summary", "")).strip(), FIELD_CHARS),
         likely_causes=_items(data.get("likely_causes")),
-        confidence=str(data.get("confidence", "")).strip().lower()[:10],
+        confidence=strip_controls(str(data.get("confidence", ""))).strip().lower()[:10],
         next_steps=_items(data.get("next_steps")),
-        note="" if from_model else truncate(str(data.get("note", "")).strip(), LIST_ITEM_CHARS),
+        note="" if from_model else _clean(str(data.get("note", "")).strip(), LIST_ITEM_CHARS),
     )
 
 
@@ -127,14 +136,15 @@ def buttons_for(state: HandoffState) -> tuple[Button, ...]:
 
 def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
     snap = state.snapshot
+    summary = strip_controls(snap.summary).strip()
     escalated_at = state.escalated_at or state.created_at
     claim_delay = None
     if state.claimed_at is not None:
         claim_delay = f"{humanize_seconds((state.claimed_at - escalated_at).total_seconds())} after escalation"
     return CardView(
         handoff_id=str(state.id),
-        title=truncate(snap.summary.strip().splitlines()[0] if snap.summary.strip() else "", TITLE_CHARS),
-        summary=truncate(snap.summary, FIELD_CHARS),
+        title=_clean(summary.splitlines()[0] if summary else "", TITLE_CHARS),
+        summary=_clean(snap.summary, FIELD_CHARS),
         status=state.status,
         status_label=STATUS_LABELS.get(state.status, state.status),
         urgency=snap.urgency,
@@ -142,11 +152,11 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         author=person_view(state.author),
         escalated_at=escalated_at,
         escalated_ago=ago(escalated_at, now),
-        tried=truncate(snap.tried, FIELD_CHARS),
-        notes=truncate(snap.notes, FIELD_CHARS),
-        ticket=snap.ticket,
-        domain=snap.domain,
-        source_link=snap.source_link,
+        tried=_clean(snap.tried, FIELD_CHARS),
+        notes=_clean(snap.notes, FIELD_CHARS),
+        ticket=strip_controls(snap.ticket),
+        domain=strip_controls(snap.domain),
+        source_link=strip_controls(snap.source_link),
         assessment=assessment_view(state),
         claimed_by=person_view(state.claimed_by) if state.claimed_by else None,
         claim_delay=claim_delay,

@@ -24,8 +24,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from cards.limits import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, truncate
-from cards.text import neutralize_mentions, one_line, tidy_paragraphs
+from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, neutralize_mentions, one_line, tidy_paragraphs, truncate
 from core import jobs as job_kinds
 from core.jobs import ASSESS_MAX_ATTEMPTS
 from core.errors import PermanentFailure, RetryLater

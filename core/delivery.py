@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from core import jobs as job_kinds
@@ -52,6 +52,7 @@ class Reply:
     key: str
     person: Person  # who it is about or for (the loser, the new owner, the named senior, the author)
     winner: Person | None = None
+    claimed_at: datetime | None = None  # a conflict: when the winner claimed it
 
 
 class CardDelivery(Protocol):
@@ -211,8 +212,11 @@ class Deliveries:
         if state is None or person is None:
             return None
         winner = await self.handoffs.person(winner_id) if winner_id is not None else None
+        claimed_at = _when(payload.get("claimed_at"))
+        if claimed_at is None and winner is not None and state.claimed_by is not None and state.claimed_by.id == winner.id:
+            claimed_at = state.claimed_at
         key = str(payload.get("key") or f"{kind}:{person_id}")  # jobs queued before keys existed
-        return state, Reply(kind=kind, key=key, person=person, winner=winner)
+        return state, Reply(kind=kind, key=key, person=person, winner=winner, claimed_at=claimed_at)
 
     def _card_wait(self, state: HandoffState) -> None:
         """Raise RetryLater (no try spent) while the card is still on its way; PermanentFailure if it never will be."""
@@ -253,6 +257,13 @@ class Deliveries:
         await self._paced(state, f"dm:{reply.person.external_id}", lambda: port.notify(
             state, reply, maybe_posted=job.attempts > 1
         ))
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def handoff_uuid(value: str) -> uuid.UUID | None:

@@ -117,7 +117,7 @@ class Handoffs(HandoffReads):
         snapshot: Snapshot,
         target: PersonKey | None = None,
         idempotency_key: str | None = None,
-    ) -> Escalated | NoChannel:
+    ) -> Escalated | NoChannel | Refused:
         """Record an escalation and, in the same transaction, the jobs that post and assess it."""
         return await self._create(
             workspace=workspace,
@@ -136,7 +136,7 @@ class Handoffs(HandoffReads):
         snapshot: Snapshot,
         target: PersonKey | None = None,
         idempotency_key: str | None = None,
-    ) -> Escalated:
+    ) -> Escalated | Refused:
         """Keep a snapshot privately for later; nobody else sees it until it is escalated."""
         return await self._create(
             workspace=workspace,
@@ -156,7 +156,7 @@ class Handoffs(HandoffReads):
         target: PersonKey | None,
         idempotency_key: str | None,
         intent: str,
-    ) -> Escalated | NoChannel:
+    ) -> Escalated | NoChannel | Refused:
         now = self.clock()
         async with self._transaction() as conn:
             ws = await self._workspace(conn, workspace)
@@ -164,6 +164,8 @@ class Handoffs(HandoffReads):
                 return NoChannel(ws)
             person = await self._person(conn, ws.id, author)
             target_person = await self._person(conn, ws.id, target) if target else None
+            if target_person is not None and target_person.id == person.id:
+                return Refused("self_target")
             handoff_id = uuid.uuid4()
             inserted = await store.insert_handoff(
                 conn,
@@ -309,7 +311,7 @@ class Handoffs(HandoffReads):
         if first:
             await outbox.enqueue_all(conn, [job_kinds.thread_reply(
                 handoff_id, reply="conflict", person_id=claimer_id, winner_id=state.claimed_by.id,
-                key=f"conflict:{claimer_id}:{state.claimed_by.id}", now=now,
+                claimed_at=state.claimed_at, key=f"conflict:{claimer_id}:{state.claimed_by.id}", now=now,
             )])
         return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)
 

@@ -33,13 +33,17 @@ def card_sync(handoff_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
 
 
 def thread_reply(
-    handoff_id: uuid.UUID, *, reply: str, person_id: int, key: str, now: datetime, winner_id: int | None = None
+    handoff_id: uuid.UUID, *, reply: str, person_id: int, key: str, now: datetime,
+    winner_id: int | None = None, claimed_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A reply in the card's thread. `key` is unique per handoff for this message (`conflict:<person id>`,
-    `claimed:<claim version>`): a retry looks for a reply carrying it before posting again."""
+    `claimed:<claim version>`): a retry looks for a reply carrying it before posting again.
+    A conflict names the winner and when they claimed it."""
     payload: dict[str, Any] = {"reply": reply, "person_id": person_id, "key": key}
     if winner_id is not None:
         payload["winner_id"] = winner_id
+    if claimed_at is not None:
+        payload["claimed_at"] = claimed_at.isoformat()
     return outbox.job(THREAD_REPLY, handoff_id=handoff_id, payload=payload,
                       dedupe_key=f"reply:{handoff_id}:{key}", now=now)
 

@@ -107,7 +107,10 @@ class Lost:
     claimed_at: datetime
 
 
-RefusalReason = Literal["own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author"]
+# self_target: an escalation may not name its own author as the senior to notify.
+RefusalReason = Literal[
+    "own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author", "self_target"
+]
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,15 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.installations import Installation, Installations
+from cards import messages
 from cards import slack as render
-from cards.view import PersonView, ago, build_card_view, person_view
+from cards import slack_messages
+from cards.messages import Message
+from cards.view import PersonView, build_card_view, person_view
 from core.budget import Pace
 from core.delivery import PostedCard, Reply
 from core.errors import PermanentFailure, RateLimited, RetryLater
-from core.models import HandoffState
+from core.models import HandoffState, Person
 
 log = logging.getLogger("handoff.slack")
 
@@ -183,43 +186,58 @@ class SlackDelivery:
         team, channel, thread = state.workspace.external_id, state.card.channel, state.card.message_ref
         if maybe_posted and await self._in_thread(state, reply.key):
             return
-        if reply.kind == "conflict":
-            message = await self._conflict(state, reply)
-        elif reply.kind == "claimed":
-            message = await self._checklist(state, reply)
-        else:
-            raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
+        message = await self._thread_message(state, reply)
         await self.call(team, "chat.postMessage", channel=channel, thread_ts=thread, unfurl_links=False,
-                        metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key), **message)
+                        metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key),
+                        **slack_messages.render(message))
 
     async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
         """A DM: the senior the author named, or the author's link to their posted card."""
-        team, user = state.workspace.external_id, reply.person.external_id
+        team, user, card = state.workspace.external_id, reply.person.external_id, state.card
         if maybe_posted and await self._in_direct_messages(state, user, reply.key):
             return
-        card = state.card
-        link = await self.permalink(team, card.channel, card.message_ref) if card and card.message_ref else None
-        view = build_card_view(state, now=self.clock())
+        posted = card is not None and card.message_ref is not None
+        if reply.kind == "author_posted" and not posted:
+            return  # the card was never posted: there is nothing to point the author to
+        link = await self.permalink(team, card.channel, card.message_ref) if posted else None
         if reply.kind == "author_posted":
-            if link is None and not (card and card.message_ref):
-                return  # the card was never posted: there is nothing to point the author to
-            message = render.author_confirmation(title=view.title, channel=card.channel, permalink=link)
+            message = messages.author_posted(state, now=self.clock(), permalink=link)
         else:
-            message = render.target_notice(author=view.author, title=view.title, permalink=link)
+            message = messages.target_notice(state, now=self.clock(), permalink=link)
         await self.call(team, "chat.postMessage", channel=user,
-                        metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key), **message)
+                        metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key),
+                        **slack_messages.render(message))
 
     # --- helpers ------------------------------------------------------------------------------
 
-    async def tell(self, team_id: str, *, user: str, text: str, channel: str | None = None) -> None:
-        """A message only `user` sees: ephemeral in the channel they acted in, else a DM."""
+    async def tell(self, team_id: str, *, user: str, message: Message, channel: str | None = None,
+                   response_url: str | None = None) -> None:
+        """A message only `user` sees: through the action's response_url when there is one (no Web API
+        call, no channel pacing), else ephemeral in the channel they acted in, else a DM."""
+        shown = slack_messages.render(message)
+        if response_url and await self.respond(response_url, shown):
+            return
         if channel is not None and not channel.startswith("D"):
             try:
-                await self.call(team_id, "chat.postEphemeral", channel=channel, user=user, text=text)
+                await self.call(team_id, "chat.postEphemeral", channel=channel, user=user, **shown)
                 return
             except PermanentFailure:
                 pass  # the bot is not in that channel: fall back to a DM
-        await self.call(team_id, "chat.postMessage", channel=user, text=text)
+        await self.call(team_id, "chat.postMessage", channel=user, **shown)
+
+    async def respond(self, response_url: str, shown: dict[str, Any]) -> bool:
+        """Post an ephemeral message to an interaction's response_url. False if Slack did not take it."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        body = {"response_type": "ephemeral", "replace_original": False, **shown}
+        try:
+            async with self._session.post(response_url, json=body, timeout=aiohttp.ClientTimeout(total=5)) as answer:
+                if answer.status == 200:
+                    return True
+                log.warning("response_url answered %s: %s", answer.status, (await answer.text())[:200])
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            log.warning("response_url failed: %s", error.__class__.__name__)
+        return False
 
     async def permalink(self, team_id: str, channel: str, ts: str) -> str | None:
         try:
@@ -256,43 +274,29 @@ class SlackDelivery:
             if found is not None or not page.get("has_more") or not cursor:
                 return found
 
-    async def _display_name(self, team_id: str, person: PersonView) -> str:
+    async def person_view(self, team_id: str, person: Person) -> PersonView:
         """The name Slack shows for someone (users.info, cached); the stored name if that fails."""
+        view = person_view(person)
         key = (team_id, person.external_id)
         if key not in self._names:
             try:
                 user = (await self.call(team_id, "users.info", user=person.external_id))["user"]
                 profile = user.get("profile") or {}
-                self._names[key] = profile.get("display_name") or profile.get("real_name") or person.name
+                self._names[key] = profile.get("display_name") or profile.get("real_name") or view.name
             except (RetryLater, PermanentFailure):
-                return person.name
-        return self._names[key]
+                return view
+        return person_view(Person(person.id, person.external_id, self._names[key], person.role))
 
-    async def _conflict(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
-        winner = reply.winner or state.claimed_by
-        if winner is None:
-            raise PermanentFailure("conflict reply without a winner")
-        still_theirs = state.claimed_by is not None and state.claimed_by.id == winner.id
-        claimed_ago = ago(state.claimed_at, self.clock()) if still_theirs and state.claimed_at else "earlier"
-        name = await self._display_name(state.workspace.external_id, person_view(winner))
-        return render.conflict_reply(loser=person_view(reply.person), winner=PersonView(winner.external_id, name),
-                                     claimed_ago=claimed_ago)
-
-    async def _checklist(self, state: HandoffState, reply: Reply) -> dict[str, Any]:
-        """The new owner's checklist: the assessment's next steps (the core waited, bounded, for one in progress)."""
-        now = self.clock()
-        view = build_card_view(state, now=now)
-        steps, note = view.assessment.next_steps, ""
-        if not steps:
-            steps = generic_steps(await self._display_name(state.workspace.external_id, view.author))
-            note = "The assessment had no steps for this one, so these are the usual first moves."
-        return render.claimed_reply(owner=person_view(reply.person), steps=steps, steps_note=note)
-
-
-def generic_steps(author: str) -> tuple[str, ...]:
-    return (
-        f"Tell {author} in this thread that you have it",
-        "Read what's been tried on the card before repeating it",
-        "Reproduce the problem or confirm it is still happening",
-        "Post what you find here, then Resolve (or Release if you must hand it back)",
-    )
+    async def _thread_message(self, state: HandoffState, reply: Reply) -> Message:
+        team, now = state.workspace.external_id, self.clock()
+        if reply.kind == "conflict":
+            winner = reply.winner or state.claimed_by
+            if winner is None:
+                raise PermanentFailure("conflict reply without a winner")
+            return messages.conflict_record(loser=await self.person_view(team, reply.person),
+                                            winner=await self.person_view(team, winner),
+                                            claimed_at=reply.claimed_at, now=now)
+        if reply.kind == "claimed":
+            return messages.checklist(state, owner=person_view(reply.person), now=now,
+                                      author=await self.person_view(team, state.author))
+        raise PermanentFailure(f"unknown thread reply {reply.kind!r}")

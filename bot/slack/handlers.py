@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.slack.delivery import SlackDelivery
 from bot.slack.payloads import (
     EXCERPT_MESSAGES,
+    TARGET_FIELD,
     ModalContext,
     button_value,
     channel_of,
@@ -21,6 +22,9 @@ from bot.slack.payloads import (
     person_of,
     workspace_of,
 )
+from cards import messages
+from cards import slack_messages
+from cards.messages import Message
 from cards.slack_views import (
     ESCALATE_MODAL,
     ModalPrefill,
@@ -30,7 +34,7 @@ from cards.slack_views import (
     list_blocks,
     list_fallback_text,
 )
-from cards.view import STATUS_LABELS, build_card_view
+from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.errors import DatabaseUnavailable
 from core.handoffs import Handoffs
@@ -40,41 +44,17 @@ from manifest.slack import COMMAND, THREAD_SHORTCUT  # what the app manifest reg
 
 log = logging.getLogger("handoff.slack")
 
-OWN_ESCALATION = "You escalated this one — a teammate needs to pick it up."
-VIEWER = "You have view-only access in Handoff, so you can't pick up escalations. Ask an admin if that's wrong."
-NOT_FOUND = "I can't find that escalation any more."
-ALREADY_YOURS = "It's already yours."
-NO_CHANNEL = ("No escalation channel is set up for this workspace yet: ask an admin to set "
-              "HANDOFF_SLACK_CHANNEL. Your text is still here.")
-NOT_IN_CHANNEL = ("I'm not in this channel, so only this message is included. To include the whole "
-                  "thread next time, invite me with /invite @Handoff.")
-SAVE_FAILED = "Couldn't save that just now (the database is unavailable). Your text is still here: try Send again."
-
-
-def refusal_text(refused: Refused) -> str:
-    state = refused.handoff
-    if refused.reason == "own_escalation":
-        return OWN_ESCALATION
-    if refused.reason == "viewer":
-        return VIEWER
-    if refused.reason == "not_found" or state is None:
-        return NOT_FOUND
-    if refused.reason == "not_owner":
-        if state.claimed_by is None:
-            return "Nobody has picked this up yet, so there is nothing to release or resolve."
-        return f"Only <@{state.claimed_by.external_id}> can release or resolve this: they picked it up."
-    if refused.reason == "not_author":
-        return "Only the person who parked this can escalate it."
-    return f"This escalation is already {STATUS_LABELS.get(state.status, state.status).lower()}."
+# How long a Pick Up waits for its claim to commit before acking (Slack allows 3 s for the ack): within
+# it, an acked click is a recorded click; past it the ack goes out and the claim finishes after it.
+RECORD_BEFORE_ACK_S = 1.5
 
 
 class SlackHandlers:
-    def __init__(self, *, handoffs: Handoffs, delivery: SlackDelivery, after_ack_limit: int = 4) -> None:
+    def __init__(self, *, handoffs: Handoffs, delivery: SlackDelivery,
+                 record_before_ack_s: float = RECORD_BEFORE_ACK_S) -> None:
         self.handoffs = handoffs
         self.delivery = delivery
-        # Work after an ack waits its turn here, so a burst of clicks leaves the event loop free to
-        # answer the rest of the burst first (the acks are what Slack times).
-        self.after_ack = asyncio.Semaphore(after_ack_limit)
+        self.record_before_ack_s = record_before_ack_s
 
     def register(self, app: AsyncApp) -> None:
         app.command(COMMAND)(self.on_escalate)
@@ -87,9 +67,18 @@ class SlackHandlers:
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home_opened)
 
-    async def tell(self, body: dict[str, Any], text: str) -> None:
-        await self.delivery.tell(workspace_of(body).external_id, user=person_of(body).external_id,
-                                 text=text, channel=channel_of(body))
+    async def tell(self, body: dict[str, Any], message: Message) -> None:
+        """Say something only the person who acted sees (the action's response_url when it has one)."""
+        await self.delivery.tell(workspace_of(body).external_id, user=person_of(body).external_id, message=message,
+                                 channel=channel_of(body), response_url=body.get("response_url"))
+
+    async def refusal(self, body: dict[str, Any], refused: Refused) -> Message:
+        workspace = workspace_of(body)
+        admins = await self.handoffs.admins(workspace=workspace) if refused.reason == "viewer" else ()
+        owner = refused.handoff.claimed_by if refused.handoff is not None else None
+        if refused.reason == "not_owner" and owner is not None:
+            return messages.refusal(refused, owner=await self.delivery.person_view(workspace.external_id, owner))
+        return messages.refusal(refused, admins=admins)
 
     # --- /escalate and the modal ------------------------------------------------------------------
 
@@ -118,7 +107,8 @@ class SlackHandlers:
         prefill = ModalPrefill(summary=(message.get("text") or "")[: FIELD_LIMITS["summary"][1]])
         opened = await client.views_open(
             trigger_id=body["trigger_id"],
-            view=escalate_modal(prefill, private_metadata=ModalContext(channel).encode(), notice="Reading the thread…"),
+            view=escalate_modal(prefill, private_metadata=ModalContext(channel).encode(),
+                                notice=slack_messages.plain_text(messages.reading_thread())),
         )
         context, notice = await self._thread_context(client, channel, message)
         await client.views_update(view_id=opened["view"]["id"], hash=opened["view"].get("hash"),
@@ -137,11 +127,10 @@ class SlackHandlers:
                                                          limit=EXCERPT_MESSAGES)
         except SlackApiError as error:
             code = error.response.get("error") if error.response is not None else ""
-            notice = NOT_IN_CHANNEL if code in ("not_in_channel", "channel_not_found") else \
-                "Couldn't read the thread just now, so only this message is included."
-            return ModalContext(channel, link, single), notice
-        messages = replies.get("messages") or [message]
-        return ModalContext(channel, link, excerpt_from(messages)), f"Includes {len(messages)} message(s) from the thread."
+            notice = messages.thread_not_readable(not_in_channel=code in ("not_in_channel", "channel_not_found"))
+            return ModalContext(channel, link, single), slack_messages.plain_text(notice)
+        thread = replies.get("messages") or [message]
+        return ModalContext(channel, link, excerpt_from(thread)), slack_messages.plain_text(messages.thread_included(len(thread)))
 
     async def on_submit(self, ack, body, view) -> None:
         """Validation errors go back inside the modal (in the ack); the handoff is keyed on view.id."""
@@ -157,31 +146,47 @@ class SlackHandlers:
             outcome = await create(workspace=workspace, author=author, snapshot=snapshot, target=target,
                                    idempotency_key=f"view:{view['id']}")
         except DatabaseUnavailable:
-            await ack(response_action="errors", errors={"summary": SAVE_FAILED})
+            await ack(response_action="errors", errors={"summary": slack_messages.plain_text(messages.save_failed())})
             return
         if isinstance(outcome, NoChannel):
-            await ack(response_action="errors", errors={"summary": NO_CHANNEL})
+            admins = await self.handoffs.admins(workspace=workspace)
+            await ack(response_action="errors", errors={"summary": slack_messages.plain_text(messages.no_channel(admins))})
+        elif isinstance(outcome, Refused):  # the senior named is the author
+            await ack(response_action="errors", errors={TARGET_FIELD: slack_messages.plain_text(messages.target_is_you())})
         elif submission.intent == "park":
-            await ack(response_action="update", view=done_modal(
-                "Parked", "Parked for later. `/escalate list` shows it, with an *Escalate now* button."))
+            await ack(response_action="update", view=done_modal("Parked", slack_messages.paragraphs_mrkdwn(messages.parked())))
         else:
-            channel = outcome.handoff.card.channel if outcome.handoff.card else outcome.handoff.workspace.escalation_channel
-            await ack(response_action="update", view=done_modal(
-                "Escalated", f"Sent to <#{channel}>. I'll message you a link to the card as soon as it's posted."))
+            state = outcome.handoff
+            said = messages.escalated(channel=state.card.channel if state.card else state.workspace.escalation_channel,
+                                      notified_senior=state.target is not None, link_follows=True)
+            await ack(response_action="update", view=done_modal("Escalated", slack_messages.paragraphs_mrkdwn(said)))
 
     # --- buttons ------------------------------------------------------------------------------
 
     async def on_pick_up(self, ack, body) -> None:
-        await ack()
+        """The claim is recorded before the ack when the database answers within the bound, so an acked
+        click is never lost; a loser hears who won at once, privately, through the click's response_url."""
         handoff_id = handoff_uuid(button_value(body))
         if handoff_id is None:
-            await self.tell(body, NOT_FOUND)
+            await ack()
+            await self.tell(body, messages.not_found())
             return
-        async with self.after_ack:
-            outcome = await self.handoffs.claim(workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id)
-        if isinstance(outcome, (Won, Lost)):
-            return  # the card edit, the checklist and the conflict reply are jobs the claim enqueued
-        await self.tell(body, ALREADY_YOURS if isinstance(outcome, AlreadyYours) else refusal_text(outcome))
+        workspace = workspace_of(body)
+        claim = asyncio.ensure_future(self.handoffs.claim(workspace=workspace, person=person_of(body),
+                                                          handoff_id=handoff_id))
+        await asyncio.wait({claim}, timeout=self.record_before_ack_s)
+        await ack()
+        outcome = await claim
+        if isinstance(outcome, Won):
+            return  # the card edit and the checklist are jobs the claim enqueued
+        if isinstance(outcome, Lost):  # the thread's public record is a job the claim enqueued
+            winner = await self.delivery.person_view(workspace.external_id, outcome.winner)
+            message = messages.conflict_notice(winner=winner, claimed_at=outcome.claimed_at, now=self.handoffs.clock())
+        elif isinstance(outcome, AlreadyYours):
+            message = messages.already_yours(outcome.handoff)
+        else:
+            message = await self.refusal(body, outcome)
+        await self.tell(body, message)
 
     async def on_release(self, ack, body) -> None:
         await ack()
@@ -194,26 +199,26 @@ class SlackHandlers:
     async def _owner_transition(self, body: dict[str, Any], transition) -> None:
         handoff_id = handoff_uuid(button_value(body))
         if handoff_id is None:
-            await self.tell(body, NOT_FOUND)
+            await self.tell(body, messages.not_found())
             return
         outcome = await transition(workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id)
         if isinstance(outcome, Refused):
-            await self.tell(body, refusal_text(outcome))
+            await self.tell(body, await self.refusal(body, outcome))
 
     async def on_escalate_now(self, ack, body) -> None:
         await ack()
         handoff_id = handoff_uuid(button_value(body))
         if handoff_id is None:
-            await self.tell(body, NOT_FOUND)
+            await self.tell(body, messages.not_found())
             return
         outcome = await self.handoffs.escalate_parked(workspace=workspace_of(body), person=person_of(body),
                                                       handoff_id=handoff_id)
         if isinstance(outcome, Done):
-            await self.tell(body, f"Escalated: the card is going to <#{outcome.handoff.workspace.escalation_channel}>.")
+            await self.tell(body, messages.escalated_now(outcome.handoff))
         elif isinstance(outcome, NoChannel):
-            await self.tell(body, NO_CHANNEL.replace(" Your text is still here.", ""))
+            await self.tell(body, messages.no_channel(await self.handoffs.admins(workspace=workspace_of(body))))
         else:
-            await self.tell(body, refusal_text(outcome))
+            await self.tell(body, await self.refusal(body, outcome))
 
     # --- events -------------------------------------------------------------------------------
 

@@ -38,6 +38,9 @@ def workspace_key(activity: Activity, default_tenant: str | None = None) -> Work
 
 
 def person_key(activity: Activity) -> PersonKey | None:
+    """The sender, keyed by their Entra object id when the activity carries it (as Teams does for every
+    user), so the senior picked in the dialog (the picker submits object ids) and the same senior
+    clicking Pick Up are one person; by the channel id (`29:…`) otherwise."""
     sender = activity.from_property
     if sender is None or not sender.id:
         return None

@@ -17,8 +17,9 @@ from microsoft_agents.hosting.core import TurnContext
 
 from bot.config import Settings
 from bot.teams import activities as parse
-from bot.teams import texts
+from cards import admin_messages, messages
 from cards import teams as cards
+from cards.teams_messages import plain_text
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.handoffs import Handoffs
@@ -71,10 +72,11 @@ class HandoffAgent:
         elif role is not None:
             await context.send_activity(await self.give_role(activity, role))
         elif "escalate" in command:
-            launcher = Attachment(content_type=cards.CARD_CONTENT_TYPE, content=cards.launcher_card(texts.LAUNCHER))
+            launcher = Attachment(content_type=cards.CARD_CONTENT_TYPE,
+                                  content=cards.launcher_card(plain_text(admin_messages.launcher())))
             await context.send_activity(Activity(type=ActivityTypes.message, attachments=[launcher]))
         else:
-            await context.send_activity(texts.HELP)
+            await context.send_activity(plain_text(admin_messages.help_text()))
 
     async def use_this_channel(self, activity: Activity) -> str:
         """Admins move the channel. While the tenant has no channel (or nobody is an admin, as when the
@@ -82,7 +84,7 @@ class HandoffAgent:
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         channel, person = parse.channel_id(activity), parse.person_key(activity)
         if workspace is None or channel is None or person is None:
-            return texts.NOT_IN_A_CHANNEL
+            return plain_text(admin_messages.not_in_a_channel())
         reference = activity.get_conversation_reference()
         reference.conversation.id = channel  # cards start new threads in the channel, not in this one
         reference.activity_id = None
@@ -93,23 +95,23 @@ class HandoffAgent:
             conversation_ref=reference.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
         if not change.changed:
-            return texts.channel_admins_only(list(change.admins))
+            return plain_text(admin_messages.channel_admins_only(list(change.admins)))
         log.info("teams tenant %s: escalation channel set to %s by %s", workspace.external_id, channel, person.external_id)
-        return texts.channel_set(first_admin=change.first_admin)
+        return plain_text(admin_messages.channel_set(first_admin=change.first_admin))
 
     async def give_role(self, activity: Activity, role: str) -> str:
         """'@Handoff make @Carol engineer': an admin sets the role of everyone they @mention."""
         workspace, admin = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id), parse.person_key(activity)
         people = parse.mentioned_people(activity)
         if workspace is None or admin is None or not people:
-            return texts.ROLE_HOW
+            return plain_text(admin_messages.role_how())
         done = []
         for person in people:
             outcome = await self.handoffs.set_role(workspace=workspace, admin=admin, person=person, role=role)
             if isinstance(outcome, Refused):
-                return texts.roles_admins_only(await self.handoffs.admins(workspace=workspace))
+                return plain_text(admin_messages.roles_admins_only(await self.handoffs.admins(workspace=workspace)))
             done.append(outcome)
-        return texts.role_set(done, role)
+        return plain_text(admin_messages.role_set(done, role))
 
     # --- the dialog ------------------------------------------------------------------------
 
@@ -139,29 +141,35 @@ class HandoffAgent:
             errors[cards.TARGET_FIELD] = target_problem
         if errors:
             return cards.dialog_response(
-                cards.escalation_form(dialog=dialog, values=values, errors=errors, notice=texts.FIX_FIELDS)
+                cards.escalation_form(dialog=dialog, values=values, errors=errors, notice=plain_text(messages.fix_fields()))
             )
         workspace, author = await self._workspace(activity), parse.person_key(activity)
         if workspace is None or author is None:
-            return cards.dialog_message(texts.UNKNOWN_ORGANISATION)
+            return cards.dialog_message(plain_text(messages.unknown_organisation()))
         target = PersonKey(target_id.lower()) if target_id else None
         outcome = await self.handoffs.escalate(
             workspace=workspace, author=author, snapshot=snapshot, target=target, idempotency_key=f"teams:dialog:{dialog}"
         )
         if isinstance(outcome, NoChannel):
-            notice = texts.no_channel(await self.handoffs.admins(workspace=workspace))
+            notice = plain_text(messages.no_channel(await self.handoffs.admins(workspace=workspace)))
             return cards.dialog_response(cards.escalation_form(dialog=dialog, values=values, notice=notice))
-        return cards.dialog_message(texts.escalated(notified_senior=target is not None))
+        if isinstance(outcome, Refused):  # the senior named is the author
+            errors = {cards.TARGET_FIELD: plain_text(messages.refusal(outcome))}
+            return cards.dialog_response(cards.escalation_form(dialog=dialog, values=values, errors=errors))
+        state = outcome.handoff
+        said = messages.escalated(channel=state.workspace.escalation_channel, notified_senior=target is not None,
+                                  link_follows=False)
+        return cards.dialog_message(plain_text(said))
 
     @staticmethod
     def _target_problem(activity: Activity, target_id: str) -> str | None:
         if not target_id:
             return None
         if not parse.is_object_id(target_id):
-            return texts.TARGET_NOT_A_PERSON
+            return plain_text(messages.target_not_a_person())
         sender = activity.from_property
         if sender is not None and sender.aad_object_id and sender.aad_object_id.lower() == target_id.lower():
-            return texts.TARGET_IS_YOU
+            return plain_text(messages.target_is_you())
         return None
 
     # --- card buttons (Universal Actions) ----------------------------------------------------
@@ -175,7 +183,7 @@ class HandoffAgent:
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         person = parse.person_key(activity)
         if handoff_id is None or workspace is None or person is None:
-            return cards.message_response(texts.CARD_INVALID)
+            return cards.message_response(plain_text(messages.not_found()))
         if verb == "pickup":
             outcome = await self.handoffs.claim(workspace=workspace, person=person, handoff_id=handoff_id)
         elif verb in ("release", "resolve"):
@@ -184,16 +192,15 @@ class HandoffAgent:
         elif verb == cards.REFRESH_VERB:
             state = await self.handoffs.get(workspace=workspace, handoff_id=handoff_id)
             if state is None:
-                return cards.message_response(texts.refusal("not_found", owner=None, admins=()))
+                return cards.message_response(plain_text(messages.not_found()))
             return self._card(state, viewer=person.external_id)
         else:
-            return cards.message_response(texts.BUTTON_UNSUPPORTED)
+            return cards.message_response(plain_text(messages.button_unsupported()))
         if isinstance(outcome, (Won, AlreadyYours, Lost, Done)):
             return self._card(outcome.handoff, viewer=person.external_id)
         assert isinstance(outcome, Refused)
         return cards.message_response(await self._refusal(workspace, outcome))
 
     async def _refusal(self, workspace: WorkspaceKey, refused: Refused) -> str:
-        owner = refused.handoff.claimed_by if refused.handoff is not None else None
-        admins = await self.handoffs.admins(workspace=workspace) if refused.reason == "viewer" else []
-        return texts.refusal(refused.reason, owner=owner.display_name if owner else None, admins=admins)
+        admins = await self.handoffs.admins(workspace=workspace) if refused.reason == "viewer" else ()
+        return plain_text(messages.refusal(refused, admins=admins))

@@ -29,14 +29,15 @@ from microsoft_agents.activity import (
 )
 from microsoft_agents.hosting.core import AuthenticationConstants, ChannelServiceAdapter, TurnContext
 
-from bot.teams import texts
+from cards import messages
 from cards import teams as cards
-from cards.text import neutralize_mentions
-from cards.view import ago, build_card_view
+from cards import teams_messages
+from cards.teams_messages import TeamsText
+from cards.view import build_card_view
 from core.budget import Pace
 from core.delivery import PostedCard, Reply
 from core.errors import PermanentFailure, RateLimited, RetryLater
-from core.models import HandoffState, Person
+from core.models import HandoffState
 from db.tables import utcnow
 
 log = logging.getLogger("handoff.teams.delivery")
@@ -167,10 +168,10 @@ class TeamsDelivery:
         # The connector cannot be searched for an earlier try's reply: a retry after a try that may
         # have posted can post it again (the residual risk the README records). Keep that window small:
         # one call, a short timeout, nothing between the connector's answer and the job's completion.
-        text, mentioned = self._reply_text(state, reply)
+        said = teams_messages.chat(self._thread_message(state, reply))
 
         async def send(context: TurnContext) -> None:
-            await context.send_activity(self._mention_message(text, mentioned))
+            await context.send_activity(self._message_activity(said))
 
         await self._in_card_thread(state, send)
 
@@ -181,15 +182,14 @@ class TeamsDelivery:
             return
         reference = state.workspace.conversation_ref or {}
         service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
-        title = build_card_view(state, now=self.clock()).title
-        text = texts.notify_direct(author=state.author.display_name, title=title)
+        said = teams_messages.chat(messages.target_notice(state, now=self.clock()), mentions=False)
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=self.app_id),
             members=[ChannelAccount(id=reply.person.external_id)],
             tenant_id=state.workspace.external_id,
             channel_data={"tenant": {"id": state.workspace.external_id}},
-            activity=Activity(type=ActivityTypes.message, text=text),
+            activity=self._message_activity(said),
         )
 
         async def nothing(context: TurnContext) -> None:
@@ -213,21 +213,24 @@ class TeamsDelivery:
             attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)],
         )
 
-    def _reply_text(self, state: HandoffState, reply: Reply) -> tuple[str, Person | None]:
-        if reply.kind == "conflict" and reply.winner is not None:
-            when = ago(state.claimed_at, self.clock()) if state.claimed_at else "already"
-            return texts.conflict_reply(winner=reply.winner.display_name, when=when), reply.person
+    def _thread_message(self, state: HandoffState, reply: Reply) -> messages.Message:
+        now = self.clock()
+        if reply.kind == "conflict":
+            winner = reply.winner or state.claimed_by
+            if winner is None:
+                raise PermanentFailure("conflict reply without a winner")
+            return messages.conflict_record(loser=reply.person, winner=winner, claimed_at=reply.claimed_at, now=now)
         if reply.kind == "claimed":
-            return texts.claimed_reply(owner=reply.person.display_name), None
-        return texts.notify_reply(author=state.author.display_name), reply.person
+            return messages.checklist(state, owner=reply.person, now=now)
+        if reply.kind == "notify_target":
+            return messages.target_in_thread(state, target=reply.person)
+        raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
 
     @staticmethod
-    def _mention_message(text: str, person: Person | None) -> Activity:
-        if person is None:
-            return Activity(type=ActivityTypes.message, text=text)
-        tag = f"<at>{neutralize_mentions(person.display_name or 'you')}</at>"
-        mention = Mention(mentioned=ChannelAccount(id=person.external_id, name=person.display_name), text=tag)
-        return Activity(type=ActivityTypes.message, text=f"{tag} {text}", entities=[mention])
+    def _message_activity(said: TeamsText) -> Activity:
+        entities = [Mention(mentioned=ChannelAccount(id=person.external_id, name=person.name), text=tag)
+                    for person, tag in said.mentions]
+        return Activity(type=ActivityTypes.message, text=said.text, entities=entities or None)
 
     async def _in_card_thread(self, state: HandoffState, send: Callable[[TurnContext], Awaitable[None]]) -> None:
         card = state.card

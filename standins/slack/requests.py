@@ -61,7 +61,8 @@ def slash_command(actor: Actor, text: str = "", *, command: str = "/escalate") -
     })
 
 
-def block_action(actor: Actor, *, action_id: str, value: str, message_ts: str, channel_id: str | None = None) -> Body:
+def block_action(actor: Actor, *, action_id: str, value: str, message_ts: str, channel_id: str | None = None,
+                 response_url: str = "https://hooks.slack.invalid/actions/1") -> Body:
     channel = channel_id or actor.channel_id
     return _payload({
         "type": "block_actions", "team": {"id": actor.team_id, "domain": "acme"}, "user": _user(actor),
@@ -69,7 +70,7 @@ def block_action(actor: Actor, *, action_id: str, value: str, message_ts: str, c
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
         "channel": {"id": channel, "name": "escalations"},
         "message": {"type": "message", "ts": message_ts, "text": ""},
-        "response_url": "https://hooks.slack.invalid/actions/1",
+        "response_url": response_url,
         "actions": [{"type": "button", "action_id": action_id, "block_id": "handoff_actions", "value": value,
                      "action_ts": f"{time.time():.6f}"}],
     })

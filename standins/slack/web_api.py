@@ -101,6 +101,8 @@ class SlackWebApiStandIn:
         self.calls: list[Call] = []
         self._failures: dict[str, list[Failure]] = {}
         self._delays: dict[str, float] = {}
+        self._responses: dict[str, dict[str, Any]] = {}
+        self.url: str | None = None  # where this stand-in is served, once it is (for response_url)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._clock_base = int(time.time())
@@ -110,7 +112,14 @@ class SlackWebApiStandIn:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_post("/response/{token}", self._respond)
         return app
+
+    def response_url(self, *, user: str, channel: str | None) -> str:
+        """A response_url for one interaction, as Slack puts in each block_actions payload."""
+        token = uuid.uuid4().hex
+        self._responses[token] = {"user": user, "channel": channel, "uses": 0}
+        return f"{self.url}/response/{token}"
 
     def fail(self, method: str, *, status: int = 200, error: str | None = None,
              retry_after: int | None = None, times: int = 1, match: dict[str, Any] | None = None) -> None:
@@ -216,6 +225,25 @@ class SlackWebApiStandIn:
         except ApiError as error:
             call.ok = False
             return web.json_response({"ok": False, "error": error.code})
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        """POST to a response_url (https://api.slack.com/interactivity/handling#message_responses): a JSON
+        message; `response_type: ephemeral` (the default) shows it to the user who acted only, a new message
+        unless `replace_original` is true. Each URL works up to 5 times within 30 minutes."""
+        target = self._responses.get(request.match_info["token"])
+        body = await request.json()
+        self.calls.append(Call("response_url", body, None, time.monotonic()))
+        if target is None:
+            return web.Response(status=404, text="expired_url")
+        target["uses"] += 1
+        if target["uses"] > 5:
+            return web.Response(status=404, text="used_url")
+        if not body.get("text") and not body.get("blocks"):
+            return web.Response(status=400, text="no_text")
+        self.world.ephemerals.append({"channel": target["channel"], "user": target["user"], "ts": self._next_ts(),
+                                      "text": body.get("text", ""), "blocks": body.get("blocks") or [],
+                                      "via": "response_url", "at": time.monotonic()})
+        return web.Response(text="ok")
 
     def _take_failure(self, method: str, args: dict[str, Any]) -> Failure | None:
         queue = self._failures.get(method) or []

@@ -9,7 +9,7 @@ def test_demo_prints_each_persons_view_and_the_final_card(capsys):
     assert "types `/escalate Finance mailbox rejects external mail`" in out
     assert "#escalations: Handoff posts the card" in out and "[ Pick Up ]" in out
     assert "gets a DM: ✅ Your escalation Finance mailbox rejects external mail is posted in #escalations" in out
-    assert out.count("— already claimed by") == 1
+    assert out.count("tried to pick this up too: already claimed by") == 1
     assert "picked this up. Your checklist:" in out
     final = out.split("The final card in #escalations", 1)[1]
     assert "✅ Picked up by @" in final and "[ Release ]  [ Resolve ]" in final

@@ -11,12 +11,10 @@ from cards import limits
 from cards.slack import (
     block_kit_builder_url,
     card_message,
-    claimed_reply,
-    conflict_reply,
     escape_mrkdwn,
 )
 from cards.slack_views import ModalPrefill, escalate_modal, list_blocks
-from cards.view import PersonView, build_card_view
+from cards.view import build_card_view
 from core.models import CardRecord, HandoffState, Person, Workspace
 from core.snapshot import Snapshot
 
@@ -156,19 +154,6 @@ def test_everything_stays_within_block_kit_limits():
     for _, text in all_text(msg["blocks"]):
         assert len(text) <= limits.SLACK_SECTION_TEXT
     assert 0 < len(msg["text"]) <= limits.SLACK_FALLBACK_TEXT
-
-
-def test_conflict_reply_names_winner_without_pinging_them():
-    reply = conflict_reply(loser=PersonView("U3CAROL", "Carol"), winner=PersonView("U2DANA", "Dana <!here>"), claimed_ago="3 minutes ago")
-    assert reply["text"] == "<@U3CAROL> — already claimed by Dana &lt;!here&gt; 3 minutes ago"
-
-
-def test_claimed_reply_is_a_checklist():
-    reply = claimed_reply(owner=PersonView("U2DANA", "Dana"), steps=("Check MX", "Renew <cert>"), steps_note="")
-    items = [e["elements"][0]["text"] for b in reply["blocks"] if b["type"] == "rich_text"
-             for el in b["elements"] if el["type"] == "rich_text_list" for e in el["elements"]]
-    assert items == ["☐ Check MX", "☐ Renew <cert>"]
-    assert reply["text"].startswith("<@U2DANA> picked this up") and "&lt;cert&gt;" in reply["text"]
 
 
 def test_modal_fields_map_to_snapshot_fields_and_respect_limits():

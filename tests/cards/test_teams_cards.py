@@ -10,7 +10,7 @@ import pytest
 
 from cards import teams
 from cards.limits import TEAMS_CARD_BYTES
-from cards.text import neutralize_mentions
+from core.text import neutralize_mentions
 from cards.view import build_card_view
 from core.models import HandoffState, Person, Workspace
 from core.snapshot import FIELD_LIMITS, Snapshot

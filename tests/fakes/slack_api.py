@@ -21,4 +21,5 @@ async def fake_slack(*teams: Team) -> AsyncIterator[tuple[SlackWebApiStandIn, st
     """A running fake Web API; yields it and the base URL to give SLACK_API_URL."""
     fake = SlackWebApiStandIn(*(teams or (ACME_TEAM,)))
     async with serve(fake.app()) as url:
+        fake.url = url
         yield fake, f"{url}/api/"

@@ -82,8 +82,10 @@ class SlackBot:
         return await eventually(posted)
 
     async def press(self, actor: Actor, action: str, handoff_id, ts: str, **kwargs) -> Answer:
+        """A click on a card button, with a response_url the Slack fake serves (as Slack sends one)."""
+        response_url = self.fake.response_url(user=actor.user_id, channel=CHANNEL)
         return await self.send(slack.block_action(actor, action_id=f"handoff_{action}", value=str(handoff_id),
-                                                  message_ts=ts), **kwargs)
+                                                  message_ts=ts, response_url=response_url), **kwargs)
 
     def card(self, ts: str) -> dict[str, Any]:
         return self.fake.message(CHANNEL, ts)

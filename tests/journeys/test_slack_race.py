@@ -1,4 +1,5 @@
-"""Twenty-five seniors press Pick Up at once (PostgreSQL): one owner, and everyone else told who."""
+"""Twenty-five seniors press Pick Up at once (PostgreSQL): one owner; every loser told privately at once
+who won, and the thread keeps one public record per loser."""
 
 import asyncio
 import re
@@ -22,14 +23,24 @@ async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
 
         state = await eventually(lambda: _claimed(bot, handoff.id))
         winner = state.claimed_by
+        winner_name = next(s.name for s in seniors if s.user_id == winner.external_id)
+        losers = [s for s in seniors if s.user_id != winner.external_id]
+        # Each loser is told privately, through their click's response_url, who won.
+        await eventually(lambda: all(bot.fake.ephemerals_for(s.user_id) for s in losers))
+        for loser in losers:
+            [notice] = bot.fake.ephemerals_for(loser.user_id)
+            assert notice["via"] == "response_url"
+            assert re.fullmatch(rf"Already claimed by {winner_name}, (just now|\d+ s ago)\.", notice["text"]), notice
+        assert not bot.fake.ephemerals_for(winner.external_id)
+
         await bot.settled()
         replies = bot.fake.thread(CHANNEL, ts)
         conflicts = [r for r in replies if "already claimed by" in r["text"]]
         assert len(conflicts) == 24
-        named = {re.match(r"<@([\w-]+)> — already claimed by (.+) (just now|\d+ minutes? ago)$", r["text"]).group(1, 2)
-                 for r in conflicts}
-        assert {loser for loser, _ in named} == {s.user_id for s in seniors} - {winner.external_id}
-        assert {name for _, name in named} == {next(s.name for s in seniors if s.user_id == winner.external_id)}
+        named = {re.fullmatch(r"(.+) tried to pick this up too: already claimed by (.+), (just now|\d+ s ago)\.",
+                              r["text"]).group(1, 2) for r in conflicts}
+        assert {loser for loser, _ in named} == {s.name for s in losers}
+        assert {name for _, name in named} == {winner_name}
         assert len([r for r in replies if "picked this up" in r["text"]]) == 1
 
         card = bot.card(ts)

@@ -31,7 +31,7 @@ async def test_escalate_this_thread_keeps_the_link_and_recent_messages(sqlite_ur
         assert int(replies_call.args["limit"]) == 15
         view = list(bot.fake.world.views.values())[-1]
         assert view["blocks"][1]["element"]["initial_value"] == "Outlook keeps asking for a password"
-        assert "Includes 15 message(s)" in view["blocks"][0]["elements"][0]["text"]
+        assert "Includes 15 messages from the thread." in view["blocks"][0]["elements"][0]["text"]
         await bot.submit(JAMIE, view, summary="Outlook keeps asking for a password")
         [handoff] = await bot.handoffs.queue(workspace=workspace(), viewer=slack_person(DANA))
         assert handoff.snapshot.source_link.startswith("https://acme.slack.com/archives/C-HELPDESK/p")

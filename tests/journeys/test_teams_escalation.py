@@ -99,13 +99,18 @@ async def test_escalate_assess_and_a_25_way_pick_up_race(pg_db):
         # the jobs: 24 conflict replies in the card's thread naming the winner, one for the owner, the card edited
         await bot.drain()
         replies = [c for c in bot.fake.of_kind("reply") if c.conversation_id == conversation]
-        conflicts = [r for r in replies if "Already claimed by" in r.body["text"]]
+        conflicts = [r for r in replies if "already claimed by" in r.body["text"]]
         assert len(conflicts) == 24
         assert all(r.activity_id == activity_id for r in replies), "replies thread under the card"
-        assert all(re.search(rf"Already claimed by {winner} (just now|\d+ minutes? ago)\.", r.body["text"]) for r in conflicts)
-        losers = {r.body["entities"][0]["mentioned"]["id"] for r in conflicts}
-        assert losers == {s["id"] for s in seniors} - {owners[0]["id"]}
-        assert [r for r in replies if r.body["text"] == f"{winner} picked this up."]
+        records = [re.fullmatch(rf"(.+) tried to pick this up too: already claimed by {winner}, (just now|\d+ s ago)\.",
+                                r.body["text"]) for r in conflicts]
+        assert all(records), [r.body["text"] for r in conflicts]
+        assert {m.group(1) for m in records} == {s["name"] for s in seniors} - {winner}
+        assert all(not r.body.get("entities") for r in conflicts), "the record pings nobody"
+        # the winner gets the checklist in the thread, as on Slack
+        [checklist] = [r for r in replies if "picked this up. Your checklist:" in r.body["text"]]
+        assert checklist.body["text"].startswith(f"<at>{winner}</at> picked this up.")
+        assert "- ☐ " in checklist.body["text"]
         shared = bot.fake.card_of(activity_id)
         assert f"Picked up by **{winner}**" in card_text(shared)
         assert verbs(shared) == [] and shared["refresh"]["userIds"] == [owners[0]["id"]]
@@ -183,7 +188,7 @@ async def test_a_named_senior_gets_a_direct_message(db):
         await bot.drain()
         [dm] = [c for c in bot.fake.of_kind("create") if c.body.get("members")]
         assert dm.body["members"] == [{"id": dana["id"]}] and dm.body["isGroup"] is False
-        assert "Jamie escalated to you" in dm.body["activity"]["text"]
+        assert "Jamie asked you to look at an escalation: **" in dm.body["activity"]["text"]
 
 
 async def test_the_senior_chosen_in_the_dialog_gets_one_direct_message(db):
@@ -205,7 +210,7 @@ async def test_the_senior_chosen_in_the_dialog_gets_one_direct_message(db):
         [dm] = [c for c in bot.fake.of_kind("create") if c.body.get("members")]
         assert dm.body["members"] == [{"id": dana["aadObjectId"]}] and dm.body["isGroup"] is False
         assert dm.body["tenantId"] == ACME_TEAMS.external_id
-        assert dm.body["activity"]["text"].startswith("Jamie escalated to you: ")
+        assert dm.body["activity"]["text"].startswith("Jamie asked you to look at an escalation: ")
         [handoff] = await bot.handoffs.queue(workspace=ACME_TEAMS, viewer=PersonKey("29:someone-else"))
         assert handoff.target is not None and handoff.target.external_id == dana["aadObjectId"]
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from cards.text import ZERO_WIDTH_SPACE, neutralize_mentions, one_line, strip_invisible, tidy_paragraphs
+from core.text import ZERO_WIDTH_SPACE, neutralize_mentions, one_line, strip_invisible, tidy_paragraphs
 
 # What Slack or Teams would treat as a broadcast or a mention.
 PINGS = re.compile(r"<\s*[!@]|@(here|channel|everyone)\b|<\s*at\s*>", re.IGNORECASE)

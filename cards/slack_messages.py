@@ -1,0 +1,86 @@
+"""cards.messages.Message -> Slack. Pure: renders what the message says, decides nothing.
+
+mrkdwn for messages (every part escaped; a Mention is `<@U…>`, a Name is the escaped name); plain text
+for places that take no markup (modal errors, plain_text blocks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.limits import SLACK_FALLBACK_TEXT, SLACK_SECTION_TEXT, truncate
+from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
+from cards.slack import Block, context, escape_mrkdwn, mention, mrkdwn, rich_list
+from core.text import neutralize_mentions
+
+# Slack's words for each cards.messages.HINTS action.
+HINTS = {
+    "escalate": "run `/escalate`",
+    "list": "`/escalate list`",
+    "set_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
+    "use_this_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
+    "make_role": "give roles in Handoff's settings",
+}
+CHECKBOX = "☐"
+
+
+def _safe_url(url: str) -> str | None:
+    if not url.startswith(("https://", "http://")):
+        return None
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+
+
+def _part(part: Part) -> str:
+    if isinstance(part, str):
+        return escape_mrkdwn(part)
+    if isinstance(part, Mention):
+        return mention(part.person)
+    if isinstance(part, Name):
+        return escape_mrkdwn(part.person.name)
+    if isinstance(part, Strong):
+        return f"*{escape_mrkdwn(part.text)}*" if part.text.strip() else ""
+    if isinstance(part, Link):
+        url = _safe_url(part.url)
+        return f"<{url}|{escape_mrkdwn(part.label)}>" if url else escape_mrkdwn(part.label)
+    if isinstance(part, Channel):
+        channel = "".join(ch for ch in part.id if ch.isalnum() or ch in "-_")
+        return f"<#{channel}>" if channel else "the escalation channel"
+    if isinstance(part, Hint):
+        return HINTS[part.action]
+    raise TypeError(f"not a message part: {part!r}")
+
+
+def _plain_part(part: Part) -> str:
+    if isinstance(part, (Mention, Name)):
+        return part.person.name
+    if isinstance(part, Strong):
+        return part.text
+    if isinstance(part, Link):
+        return part.label
+    if isinstance(part, Channel):
+        return "the escalation channel"
+    if isinstance(part, Hint):
+        return HINTS[part.action].replace("`", "")
+    return part
+
+
+def paragraphs_mrkdwn(message: Message) -> str:
+    return "\n\n".join("".join(_part(p) for p in paragraph) for paragraph in message.paragraphs)
+
+
+def plain_text(message: Message) -> str:
+    """For Slack fields that take no markup (modal errors): names, no mentions, no links."""
+    return neutralize_mentions("\n\n".join("".join(_plain_part(p) for p in par) for par in message.paragraphs))
+
+
+def render(message: Message) -> dict[str, Any]:
+    """chat.postMessage / chat.postEphemeral / response_url arguments: `text`, and blocks for a checklist."""
+    lead = paragraphs_mrkdwn(message)
+    if not message.items and not message.footnotes:
+        return {"text": truncate(lead, SLACK_FALLBACK_TEXT)}
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(lead, SLACK_SECTION_TEXT)}]
+    if message.items:
+        blocks.append(rich_list(message.items_label, tuple(f"{CHECKBOX} {neutralize_mentions(item)}" for item in message.items)))
+    blocks += [context(f"_{escape_mrkdwn(note)}_") for note in message.footnotes]
+    fallback = lead + (" " + "; ".join(escape_mrkdwn(item) for item in message.items) if message.items else "")
+    return {"text": truncate(fallback, SLACK_FALLBACK_TEXT), "blocks": blocks}
