@@ -9,7 +9,8 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
+from bot.teams import local_dev
 from db.engine import Database, describe_url
 from db.errors import DatabaseConfigError, DatabaseUnavailable
 from demo import cli as demo_cli
@@ -27,6 +28,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    if settings.teams_local_dev:
+        local_dev.check_bind(host)
     app = create_app(settings)
     logging.getLogger("handoff").info(
         "serving on http://%s:%s (database %s)", host, port, describe_url(settings.database_url)
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.run(args, settings)
-    except DatabaseConfigError as error:
+    except (DatabaseConfigError, SettingsError) as error:
         print(f"handoff: {error}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as error:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./handoff.db"
 DEFAULT_AI_MODEL = "claude-sonnet-4-5"
+# Azure Bot identity types, as the Azure portal and Bot Framework configuration name them. New bots are
+# single-tenant or use a user-assigned managed identity: Azure stopped creating multi-tenant bots on 2025-07-31.
+APP_TYPES = ("SingleTenant", "UserAssignedMSI", "MultiTenant")
+AppType = Literal["SingleTenant", "UserAssignedMSI", "MultiTenant"]
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work together; the message names them and says what to do."""
 
 
 class Settings(BaseSettings):
@@ -41,6 +51,8 @@ class Settings(BaseSettings):
     microsoft_app_id: str | None = Field(None, validation_alias=AliasChoices("MICROSOFT_APP_ID", "microsoft_app_id"))
     microsoft_app_password: str | None = Field(None, validation_alias=AliasChoices("MICROSOFT_APP_PASSWORD", "microsoft_app_password"))
     microsoft_app_tenant_id: str | None = Field(None, validation_alias=AliasChoices("MICROSOFT_APP_TENANT_ID", "microsoft_app_tenant_id"))
+    microsoft_app_type: AppType = Field("SingleTenant", validation_alias=AliasChoices("MICROSOFT_APP_TYPE", "microsoft_app_type"))
+    teams_local_dev: bool = Field(False, validation_alias=AliasChoices("HANDOFF_TEAMS_LOCAL_DEV", "teams_local_dev"))
     teams_channel_id: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_CHANNEL_ID", "teams_channel_id"))
     teams_service_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_SERVICE_URL", "teams_service_url"))
     teams_jwks_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_JWKS_URL", "teams_jwks_url"))
@@ -50,6 +62,13 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
 
+    @field_validator("microsoft_app_type", mode="before")
+    @classmethod
+    def _app_type_any_case(cls, value: object) -> object:
+        if isinstance(value, str):
+            return next((name for name in APP_TYPES if name.lower() == value.strip().lower()), value)
+        return value
+
     @property
     def teams_enabled(self) -> bool:
-        return bool(self.microsoft_app_id)
+        return bool(self.microsoft_app_id) or self.teams_local_dev

@@ -11,8 +11,9 @@ from microsoft_agents.hosting.core import TurnContext
 
 from bot.server import PLATFORMS
 from bot.services import Services
+from bot.teams import local_dev
 from bot.teams.agent import HandoffAgent
-from bot.teams.auth import InboundAuth, auth_configuration, connection_manager
+from bot.teams.auth import InboundAuth, app_id, auth_configuration, connection_manager
 from bot.teams.delivery import TeamsDelivery
 
 log = logging.getLogger("handoff.teams")
@@ -31,6 +32,8 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
     if not settings.teams_enabled:
         log.info("Teams is off: MICROSOFT_APP_ID is not set, so POST /api/messages is not served")
         return None
+    if settings.teams_local_dev:
+        log.warning(local_dev.BANNER)
     configuration = auth_configuration(settings)
     adapter = CloudAdapter(connection_manager=connection_manager(settings, configuration))
     adapter.on_turn_error = _raise
@@ -38,7 +41,11 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
     agent = HandoffAgent(services.handoffs, settings)
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        identity = await inbound.identity(request.headers.get("Authorization"))
+        authorization = request.headers.get("Authorization")
+        if authorization is None and settings.teams_local_dev:
+            identity = await local_dev.unauthenticated_identity(request, app_id=configuration.CLIENT_ID)
+        else:
+            identity = await inbound.identity(authorization)
         if identity is None:
             return web.json_response(UNAUTHORIZED, status=401)
         with warnings.catch_warnings():  # the SDK's request adapter reads this plain string key
@@ -47,7 +54,7 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
         return await adapter.process(request, agent)
 
     app.router.add_post("/api/messages", messages)
-    return TeamsDelivery(adapter, app_id=settings.microsoft_app_id)
+    return TeamsDelivery(adapter, app_id=app_id(settings))
 
 
 PLATFORMS.append(install)

@@ -3,6 +3,10 @@
 Inbound: every activity's bearer token goes through the SDK's own JwtTokenValidator (RS256 signature,
 expiry, audience = our app id, issuer allow-list). Outbound: the connector's token comes from the SDK's
 connection manager, with MSAL by default or a plain client-credentials call to HANDOFF_TEAMS_TOKEN_URL.
+
+The bot's identity (MICROSOFT_APP_TYPE) is one of Azure's: SingleTenant (the default: a client secret in
+the bot's own tenant), UserAssignedMSI (a user-assigned managed identity: no secret, MSAL asks the Azure
+host's identity endpoint) or MultiTenant (bots registered before Azure stopped creating them, 2025-07-31).
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import time
 
 import aiohttp
 from jwt import PyJWTError
-from microsoft_agents.hosting.core import AgentAuthConfiguration, ClaimsIdentity, ConnectionManager
+from microsoft_agents.hosting.core import AgentAuthConfiguration, AuthTypes, ClaimsIdentity, ConnectionManager
 from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
 from microsoft_agents.hosting.core.authorization.jwt.jwt_token_validator import _JwkClientManager
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
+from bot.teams import local_dev
 
 log = logging.getLogger("handoff.teams.auth")
 
@@ -26,11 +31,33 @@ MULTI_TENANT = "botframework.com"
 TOKEN_EXPIRY_MARGIN_S = 300
 
 
+def app_id(settings: Settings) -> str:
+    """The bot's Microsoft App ID (for a managed identity: its client id); a fixed one in local dev."""
+    return settings.microsoft_app_id or local_dev.LOCAL_APP_ID
+
+
+def _tenant(settings: Settings) -> str:
+    if settings.microsoft_app_type == "MultiTenant":
+        return settings.microsoft_app_tenant_id or MULTI_TENANT
+    if not settings.microsoft_app_tenant_id and not settings.teams_local_dev:
+        raise SettingsError(
+            f"MICROSOFT_APP_TENANT_ID is not set, and a {settings.microsoft_app_type} bot needs its tenant id "
+            "(Azure portal > the Azure Bot > Configuration > App Tenant ID). A bot registered as multi-tenant "
+            "before 2025-07-31: set MICROSOFT_APP_TYPE=MultiTenant"
+        )
+    return settings.microsoft_app_tenant_id or MULTI_TENANT
+
+
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
+    """The SDK's own auth settings for this bot's identity."""
+    managed = settings.microsoft_app_type == "UserAssignedMSI"
+    if managed and settings.microsoft_app_password:
+        raise SettingsError("MICROSOFT_APP_PASSWORD is set for a UserAssignedMSI bot, which has no secret: unset it")
     return AgentAuthConfiguration(
-        client_id=settings.microsoft_app_id,
-        client_secret=settings.microsoft_app_password,
-        tenant_id=settings.microsoft_app_tenant_id or MULTI_TENANT,
+        auth_type=AuthTypes.user_managed_identity if managed else AuthTypes.client_secret,
+        client_id=app_id(settings),
+        client_secret=None if managed else settings.microsoft_app_password,
+        tenant_id=_tenant(settings),
         connection_name="SERVICE_CONNECTION",
         validate_issuer=True,  # off by default in the SDK; we want the issuer allow-list checked
     )
@@ -128,7 +155,9 @@ class ClientCredentialsTokens:
 
 def connection_manager(settings: Settings, configuration: AgentAuthConfiguration) -> ConnectionManager:
     """The SDK's connection routing with our choice of token provider."""
-    if settings.teams_token_url:
+    if settings.teams_local_dev:
+        provider = local_dev.PlaceholderTokens
+    elif settings.teams_token_url:
         token_url = settings.teams_token_url
 
         def provider(config: AgentAuthConfiguration) -> ClientCredentialsTokens:

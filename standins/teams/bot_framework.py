@@ -5,7 +5,8 @@
 - An OAuth2 client-credentials token endpoint (what the bot's outbound token provider calls).
 - The connector: POST /v3/conversations, POST /v3/conversations/{id}/activities[/{replyToId}],
   PUT /v3/conversations/{id}/activities/{activityId}. It records every call, insists on the issued
-  bearer token, and can be told to answer the next calls of a kind with 429 (or 412, 502, 504).
+  bearer token (or, like the Agents Playground's connector, takes any: `check_tokens=False`), and can be
+  told to answer the next calls of a kind with 429 (or 412, 502, 504).
 
 Follows Microsoft's published docs: "Authentication with the Bot Connector API" and "API reference"
 (learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication and
@@ -19,12 +20,16 @@ import base64
 import itertools
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from standins.http import serve
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 
@@ -71,11 +76,14 @@ class Call:
     activity_id: str | None
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    authorization: str | None = None  # the Authorization header it came with
 
 
 class FakeBotFramework:
-    def __init__(self, *, app_id: str, app_password: str, signer: TokenSigner | None = None) -> None:
+    def __init__(self, *, app_id: str, app_password: str, signer: TokenSigner | None = None,
+                 check_tokens: bool = True) -> None:
         self.app_id = app_id
+        self.check_tokens = check_tokens
         self.app_password = app_password
         self.signer = signer or TokenSigner()
         self.base_url = ""  # set by the test once served
@@ -157,7 +165,7 @@ class FakeBotFramework:
 
     def _refuse(self, request: web.Request, kind: str) -> web.Response | None:
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.issued_tokens:
+        if self.check_tokens and (not auth.startswith("Bearer ") or auth[7:] not in self.issued_tokens):
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
         queued = self._failures.get(kind)
         if queued:
@@ -174,7 +182,7 @@ class FakeBotFramework:
                 raise ConnectionResetError("the client gave up")  # nothing recorded, nothing posted
         body = await request.json()
         call = Call(kind, request.method, request.path, request.match_info.get("conversation"),
-                    request.match_info.get("activity"), body)
+                    request.match_info.get("activity"), body, authorization=request.headers.get("Authorization"))
         refusal = self._refuse(request, kind)
         if refusal is None:
             self.calls.append(call)
@@ -229,3 +237,16 @@ class FakeBotFramework:
     def card_of(self, activity_id: str) -> dict[str, Any]:
         """The Adaptive Card currently shown by a posted activity."""
         return self.messages[activity_id]["attachments"][0]["content"]
+
+
+@asynccontextmanager
+async def served(fake: FakeBotFramework, *, prefix: str = "") -> AsyncIterator[FakeBotFramework]:
+    """Serve `fake` on 127.0.0.1, under `prefix` (the Agents Playground serves its connector at /_connector)."""
+    if prefix:
+        root = web.Application()
+        root.add_subapp(prefix, fake.app())
+    else:
+        root = fake.app()
+    async with serve(root) as url:
+        fake.base_url = url + prefix
+        yield fake
