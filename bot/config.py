@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./handoff.db"
@@ -57,6 +57,37 @@ class Settings(BaseSettings):
     teams_service_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_SERVICE_URL", "teams_service_url"))
     teams_jwks_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_JWKS_URL", "teams_jwks_url"))
     teams_token_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_TOKEN_URL", "teams_token_url"))
+
+    # PSA (one connection from the environment, for single-workspace mode; see README "PSA notes")
+    psa: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA", "psa"))
+    psa_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_URL", "psa_url"))
+    psa_company: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_COMPANY", "psa_company"))
+    psa_public_key: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_PUBLIC_KEY", "psa_public_key"))
+    psa_private_key: SecretStr | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_PRIVATE_KEY", "psa_private_key"))
+    psa_client_id: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_CLIENT_ID", "psa_client_id"))
+    psa_username: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_USERNAME", "psa_username"))
+    psa_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_SECRET", "psa_secret"))
+    psa_integration_code: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_INTEGRATION_CODE", "psa_integration_code"))
+    psa_discovery_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_DISCOVERY_URL", "psa_discovery_url"))
+    psa_auth_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_AUTH_URL", "psa_auth_url"))
+    psa_client_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_CLIENT_SECRET", "psa_client_secret"))
+    psa_tenant: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_TENANT", "psa_tenant"))
+    psa_assign: bool = Field(False, validation_alias=AliasChoices("HANDOFF_PSA_ASSIGN", "psa_assign"))
+    psa_timeout_s: float = Field(10.0, validation_alias=AliasChoices("HANDOFF_PSA_TIMEOUT_S", "psa_timeout_s"))
+    psa_check_timeout_s: float = Field(2.0, validation_alias=AliasChoices("HANDOFF_PSA_CHECK_TIMEOUT_S", "psa_check_timeout_s"))
+    psa_retry_base_s: float = Field(5.0, validation_alias=AliasChoices("HANDOFF_PSA_RETRY_BASE_S", "psa_retry_base_s"))
+    psa_retry_cap_s: float = Field(600.0, validation_alias=AliasChoices("HANDOFF_PSA_RETRY_CAP_S", "psa_retry_cap_s"))
+    psa_card_wait_s: float = Field(30.0, validation_alias=AliasChoices("HANDOFF_PSA_CARD_WAIT_S", "psa_card_wait_s"))
+    secret_key: SecretStr | None = Field(None, validation_alias=AliasChoices("HANDOFF_SECRET_KEY", "secret_key"))
+
+    def psa_environment(self) -> dict[str, str | None]:
+        """The HANDOFF_PSA* values by their environment names (secrets revealed: for the connection only)."""
+        values: dict[str, str | None] = {}
+        for name, value in self:
+            if name == "psa" or (name.startswith("psa_") and isinstance(value, (str, SecretStr))):
+                plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+                values["HANDOFF_" + name.upper()] = plain
+        return values
 
     @property
     def slack_enabled(self) -> bool:

@@ -12,6 +12,10 @@ from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
 from core.worker import JobKind, Worker
 from db.engine import Database
+from psa.connection import Vault, from_environment
+from psa.directory import Directory
+from psa.jobs import KIND as PSA_NOTE
+from psa.jobs import PsaNotes
 
 
 def build_assessor(settings: Settings) -> Assessor | None:
@@ -36,11 +40,13 @@ class Services:
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
     pacer: PostPacer = field(default_factory=LocalPacer)  # one per process: every worker loop shares it
+    psa: PsaNotes | None = None
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
             **Deliveries(self.handoffs, self.ports, pacer=self.pacer).job_kinds(),
             **Assessments(self.handoffs, self.assessor).job_kinds(),
+            **(self.psa.job_kinds() if self.psa else {}),
         }
 
     def worker(self) -> Worker:
@@ -53,11 +59,24 @@ class Services:
         )
 
 
+def build_psa(settings: Settings, handoffs: Handoffs) -> PsaNotes:
+    """PSA notes: the environment's connection (single-workspace mode) and any stored per workspace."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    directory = Directory(handoffs.db, vault=Vault(key) if key else None,
+                          default=from_environment(settings.psa_environment()))
+    return PsaNotes(
+        handoffs, directory, timeout_s=settings.psa_timeout_s, retry_base_s=settings.psa_retry_base_s,
+        retry_cap_s=settings.psa_retry_cap_s, card_wait_s=settings.psa_card_wait_s,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
+    handoffs = Handoffs(database, observers=(PSA_NOTE,))
     return Services(
         settings=settings,
         database=database,
-        handoffs=Handoffs(database),
+        handoffs=handoffs,
         assessor=build_assessor(settings),
+        psa=build_psa(settings, handoffs),
     )

@@ -189,6 +189,8 @@ def card_blocks(view: CardView) -> list[Block]:
     blocks.extend(assessment_blocks(view.assessment))
     blocks.append({"type": "divider"})
     blocks.append(context(status_line(view)))
+    if view.notice:
+        blocks.append(context(f"⚠️ {escape_mrkdwn(view.notice)}"))
     blocks.extend(actions(view.buttons))
     return blocks[:SLACK_MAX_BLOCKS]
 

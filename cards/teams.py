@@ -140,6 +140,7 @@ def escalation_card(view: CardView, *, owner_view: bool = False) -> dict[str, An
         *_section(FIELD_LABELS["source_link"], view.source_link),
         *_assessment(view.assessment),
         *_claimed(view),
+        *([_text(f"⚠️ {escape_markdown(view.notice)}", isSubtle=True, size="Small")] if view.notice else []),
     ]
     extra: dict[str, Any] = {}
     buttons = view.buttons

@@ -64,6 +64,7 @@ class CardView:
     claim_delay: str | None  # "4 min after escalation"
     buttons: tuple[Button, ...]
     version: int
+    notice: str = ""  # an integration's footer line, e.g. "PSA notes stopped: ... (401)"
 
 
 def humanize_seconds(seconds: float) -> str:
@@ -162,4 +163,5 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         claim_delay=claim_delay,
         buttons=buttons_for(state),
         version=state.version,
+        notice=truncate(state.notice or "", LIST_ITEM_CHARS),
     )

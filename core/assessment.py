@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, neutralize_mentions, one_line, tidy_paragraphs, truncate
 from core import jobs as job_kinds
+from core import observers
 from core.jobs import ASSESS_MAX_ATTEMPTS
 from core.errors import PermanentFailure, RetryLater
 from core.handoffs import Handoffs
@@ -272,4 +273,6 @@ class Assessments:
                 return False
             if state.card is not None:
                 await outbox.enqueue_all(conn, [job_kinds.card_sync(state.id, now=now)])
+            await observers.tell(conn, self.handoffs.observers, state, event="assessed", version=version, now=now,
+                                 outcome=outcome)
             return True

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core import jobs as job_kinds
+from core import observers
 from core.models import (
     ROLES,
     AlreadyYours,
@@ -202,6 +203,8 @@ class Handoffs(HandoffReads):
             if intent == "escalate":
                 await self._enqueue_escalation_jobs(conn, ws, handoff_id, target_person, now)
             state = handoff_from_row(await store.load_handoff(conn, handoff_id))
+            if intent == "escalate":
+                await observers.tell(conn, self.observers, state, event="escalated", now=now, actor_id=person.id)
             return Escalated(state, created=True)
 
     async def _enqueue_escalation_jobs(
@@ -250,7 +253,9 @@ class Handoffs(HandoffReads):
                 conn, workspace_id=ws.id, handoff_id=handoff_id, kind="created", actor_id=actor.id, now=now
             )
             await self._enqueue_escalation_jobs(conn, ws, handoff_id, target, now)
-            return Done(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+            state = handoff_from_row(await store.load_handoff(conn, handoff_id))
+            await observers.tell(conn, self.observers, state, event="escalated", now=now, actor_id=actor.id)
+            return Done(state)
 
     # --- claiming ------------------------------------------------------------------------
 
@@ -279,7 +284,10 @@ class Handoffs(HandoffReads):
                         ),
                     ],
                 )
-                return Won(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+                state = handoff_from_row(await store.load_handoff(conn, handoff_id))
+                await observers.tell(conn, self.observers, state, event="claimed", now=now, actor_id=claimer_id,
+                                           to_pickup_s=observers.seconds(state.escalated_at, now))
+                return Won(state)
             return await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
 
     async def _claim_lost(self, conn, ws_id: int, claimer_id: int, handoff_id: uuid.UUID, now: datetime) -> ClaimOutcome:
@@ -362,6 +370,9 @@ class Handoffs(HandoffReads):
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             actor = await self._person(conn, ws_id, person)
+            before = None
+            if self.observers and kind in ("released", "resolved"):
+                before = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
             version = await store.transition_handoff(
                 conn, handoff_id=handoff_id, workspace_id=ws_id, guard=guard_for(actor), values=values, now=now
             )
@@ -371,7 +382,11 @@ class Handoffs(HandoffReads):
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind=kind, actor_id=actor.id, now=now
             )
             await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
-            return Done(handoff_from_row(await store.load_handoff(conn, handoff_id)))
+            state = handoff_from_row(await store.load_handoff(conn, handoff_id))
+            if before is not None:
+                await observers.tell(conn, self.observers, state, event=kind, now=now, actor_id=actor.id,
+                                           **observers.times(handoff_from_row(before), now))
+            return Done(state)
 
     async def _refusal(self, conn, ws_id: int, handoff_id: uuid.UUID, actor: Person, *, wanted: str) -> Refused:
         row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
@@ -383,6 +398,18 @@ class Handoffs(HandoffReads):
         if wanted == "author" and state.author.id != actor.id:
             return Refused("not_author", state)
         return Refused("not_open", state)
+
+    async def set_notice(self, handoff_id: uuid.UUID, notice: str | None) -> bool:
+        """An integration's one line for the card's footer (None clears it); the card re-renders."""
+        now = self.clock()
+        async with self._transaction() as conn:
+            row = await store.load_handoff(conn, handoff_id)
+            if row is None or row["notice"] == notice:
+                return False
+            await store.transition_handoff(conn, handoff_id=handoff_id, workspace_id=row["workspace_id"], guard={},
+                                           values={"notice": notice}, now=now)
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+            return True
 
     async def record_first_action(
         self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
@@ -398,3 +425,4 @@ class Handoffs(HandoffReads):
                     conn, workspace_id=ws_id, handoff_id=handoff_id, kind="first_action", actor_id=actor.id, now=now
                 )
             return recorded
+

@@ -19,6 +19,23 @@ AUTHOR_POSTED = "notify.author"  # a direct message to the author: "your card is
 ASSESS_MAX_ATTEMPTS = 3
 
 
+# Jobs that integrations register (bot/services.py) to hear about a ticketed handoff's changes.
+OBSERVER_MAX_ATTEMPTS = 12
+
+
+def observer_jobs(
+    kinds: tuple[str, ...], handoff_id: uuid.UUID, *, event: str, version: int, now: datetime, **facts: Any
+) -> list[dict[str, Any]]:
+    """One job per observer kind for one state change: a generic kind name and the change's facts.
+    Keyed by event and version, so a replayed command adds nothing and each change is told once."""
+    payload = {"event": event, "version": version, **facts}
+    return [
+        outbox.job(kind, handoff_id=handoff_id, payload=payload, dedupe_key=f"{kind}:{handoff_id}:{event}:{version}",
+                   now=now, max_attempts=OBSERVER_MAX_ATTEMPTS)
+        for kind in kinds
+    ]
+
+
 def card_key(handoff_id: uuid.UUID) -> str:
     return f"card:{handoff_id}"
 

@@ -85,6 +85,7 @@ class HandoffState:
     escalated_at: datetime | None
     updated_at: datetime
     card: CardRecord | None = None
+    notice: str | None = None  # an integration's line for the card's footer (e.g. why PSA notes stopped)
 
 
 # --- claim outcomes: expected races are values, not exceptions -------------------------

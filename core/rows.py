@@ -70,4 +70,5 @@ def handoff_from_row(row: Any) -> HandoffState:
         escalated_at=row["escalated_at"],
         updated_at=row["updated_at"],
         card=card,
+        notice=row["notice"],
     )

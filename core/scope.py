@@ -19,9 +19,14 @@ _LEARNED = "handoff.learned_ids"
 class Scoped:
     """Workspace- and person-scoped access to the store (DESIGN invariant 6)."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, database: Database, *, clock: Callable[[], datetime] = utcnow, observers: tuple[str, ...] = ()
+    ) -> None:
         self.db = database
         self.clock = clock
+        # Job kinds (registered by integrations, e.g. PSA notes) told about each change of a handoff
+        # that names a ticket; the core knows only their names.
+        self.observers = observers
         self._workspace_ids: dict[tuple[str, str], int] = {}
         # (workspace id, external id) -> (person id, display name). Ids never change, so the hot
         # claim path skips the upsert; roles are not cached (the claim checks them in SQL).

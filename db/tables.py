@@ -96,6 +96,8 @@ handoffs = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("idempotency_key", String(256)),
     Column("escalated_at", UTCDateTime),
+    # One line an integration leaves for the card's footer (why PSA notes stopped, say); no secrets.
+    Column("notice", String(300)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "idempotency_key", name="uq_handoffs_workspace_idempotency"),
@@ -163,6 +165,21 @@ events = Table(
     Column("dedupe_key", String(256), unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_events_handoff", "handoff_id", "id"),
+)
+
+
+psa_connections = Table(
+    "psa_connections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    # Where the PSA is and who the API user is: not secret.
+    Column("settings", JSON, nullable=False, server_default=text("'{}'")),
+    # The credentials, Fernet-encrypted under HANDOFF_SECRET_KEY.
+    Column("secrets", Text, nullable=False),
+    Column("updated_by", BigId, ForeignKey("people.id")),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "cards", "core", "db", "demo", "manifest", "standins")
+PACKAGES = ("bot", "cards", "core", "db", "demo", "manifest", "psa", "standins")
 OURS = (*PACKAGES, "tests", "bench")
 
 
@@ -59,6 +59,13 @@ def test_standins_import_nothing_from_handoff():
     edges = graph()
     wrong = {m: sorted(t for t in targets if not t.startswith("standins"))
              for m, targets in edges.items() if m.startswith("standins")}
+    assert {m: t for m, t in wrong.items() if t} == {}
+
+
+def test_core_and_db_never_import_the_psa_integration():
+    edges = graph()
+    wrong = {m: sorted(t for t in targets if t.startswith("psa"))
+             for m, targets in edges.items() if m.split(".")[0] in ("core", "db", "cards")}
     assert {m: t for m, t in wrong.items() if t} == {}
 
 

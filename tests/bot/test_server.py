@@ -8,6 +8,7 @@ from bot.config import Settings
 from bot.server import SERVICES, create_app
 from db import migrate
 from db.engine import Database
+from db.tables import metadata
 from tests.servers import serve
 
 
@@ -42,7 +43,8 @@ async def test_two_replicas_upgrading_at_once_on_postgresql(pg_database_url):
     admin = Database(pg_database_url)
     async with admin.transaction() as conn:
         await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        await conn.exec_driver_sql("DROP TABLE IF EXISTS events, cards, handoffs, people, workspaces, jobs CASCADE")
+        names = ", ".join(t.name for t in metadata.sorted_tables)
+        await conn.exec_driver_sql(f"DROP TABLE IF EXISTS {names} CASCADE")
     await admin.dispose()
     replicas = [Database(pg_database_url) for _ in range(2)]
     await asyncio.gather(*(migrate.upgrade(r) for r in replicas))

@@ -1,0 +1,153 @@
+"""PSA notes as durable jobs: one note per event, written once even when the job runs again.
+
+The core enqueues a `psa.note` job (payload: event, version, actor and times) in the transaction that
+changes a handoff naming a ticket. This runner:
+1. does nothing when the workspace has no PSA connection, or the note is already recorded (an event
+   keyed by the job's dedupe key holds the PSA's note id);
+2. waits, without spending a try, while an earlier note of the same handoff is unfinished (notes keep
+   the order of events) and, for the escalation note, a short while for the card's link;
+3. on a retry, first looks for its marker on the ticket (the last answer may have been lost after the
+   PSA recorded the note), and writes only when it is not there;
+4. records the note id. 429/5xx/timeouts retry with backoff (Retry-After honoured); 401/403/404 and bad
+   references are final, and leave an event and a line on the card for admins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+
+from core.errors import PermanentFailure, RetryLater
+from core.handoffs import Handoffs
+from core.models import HandoffState, Job
+from core.worker import JobKind, backoff_delay
+from db import psa as psa_store
+from db import store
+from psa import notes
+from psa.client import BadRef, PsaClient, Ticket
+from psa.connection import ConfigError, PsaConnection
+from psa.directory import Directory
+from psa.http import PsaRejected, PsaUnavailable
+
+log = logging.getLogger("handoff.psa")
+
+KIND = "psa.note"
+NOTICE = "PSA notes stopped: "
+
+
+class PsaNotes:
+    def __init__(
+        self,
+        handoffs: Handoffs,
+        directory: Directory,
+        *,
+        timeout_s: float = 10.0,
+        retry_base_s: float = 5.0,
+        retry_cap_s: float = 600.0,
+        card_wait_s: float = 30.0,
+        session_factory: Callable[[], aiohttp.ClientSession] = aiohttp.ClientSession,
+    ) -> None:
+        self.handoffs = handoffs
+        self.directory = directory
+        self.timeout_s = timeout_s
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self.card_wait_s = card_wait_s
+        self.session_factory = session_factory
+        self._caches: dict[int, dict[str, Any]] = {}  # workspace id -> discovered zones, tokens
+
+    def job_kinds(self) -> dict[str, JobKind]:
+        return {KIND: JobKind(self.run, self.failed)}
+
+    def client(self, connection: PsaConnection, session: aiohttp.ClientSession, workspace_id: int,
+               *, timeout_s: float | None = None) -> PsaClient:
+        cache = self._caches.setdefault(workspace_id, {})
+        return connection.client(session, timeout_s=timeout_s or self.timeout_s, cache=cache)
+
+    async def run(self, job: Job) -> None:
+        state = await self.handoffs.load(job.handoff_id)
+        if state is None or not state.snapshot.ticket:
+            return
+        try:
+            connection = await self.directory.for_workspace(state.workspace.id)
+        except ConfigError as error:
+            raise PermanentFailure(str(error)) from None
+        recorded = f"psa_note:{job.dedupe_key}"
+        if connection is None or await self._recorded(recorded):
+            return
+        await self._wait_turn(job, state)
+        try:
+            async with self.session_factory() as session:
+                client = self.client(connection, session, state.workspace.id)
+                note_id, ticket = await self._write(client, job, state)
+        except PsaUnavailable as error:
+            if error.delay_s is None:
+                error.delay_s = backoff_delay(job.attempts, base_s=self.retry_base_s, cap_s=self.retry_cap_s)
+            raise
+        if note_id is None:
+            return
+        await self._event(state, "psa_note", {"event": job.payload.get("event"), "psa": connection.kind,
+                                              "ticket": ticket.number, "note_id": note_id}, dedupe_key=recorded)
+        if state.notice and state.notice.startswith(NOTICE):
+            await self.handoffs.set_notice(state.id, None)  # the PSA works again
+
+    async def _write(self, client: PsaClient, job: Job, state: HandoffState) -> tuple[str | None, Ticket]:
+        ticket = await self._ticket(client, state)
+        event, version = job.payload.get("event", ""), int(job.payload.get("version", 0))
+        actor = await self._name(job.payload.get("actor_id"))
+        text = notes.render(state, event=event, actor=actor, facts=job.payload)
+        if text is None:
+            return None, ticket
+        mark = notes.marker(state.id, event, version)
+        found = await client.find_note(ticket.id, mark) if job.attempts > 1 else None
+        return found or await client.add_note(ticket.id, notes.fit(text, mark, client.note_limit)), ticket
+
+    async def _ticket(self, client: PsaClient, state: HandoffState) -> Ticket:
+        ref = client.parse_ref(state.snapshot.ticket)
+        if isinstance(ref, BadRef):
+            raise PsaRejected(f"ticket reference {state.snapshot.ticket!r} is not a {client.vendor} ticket: {ref.message}")
+        ticket = await client.find_ticket(ref)
+        if ticket is None:
+            raise PsaRejected(f"{client.vendor} has no ticket {state.snapshot.ticket} (404)", status=404)
+        return ticket
+
+    async def _wait_turn(self, job: Job, state: HandoffState) -> None:
+        """Earlier notes first; the escalation note waits a little for the card, to link to it."""
+        now = self.handoffs.clock()
+        async with self.handoffs.db.transaction() as conn:
+            due = await psa_store.earlier_unfinished(conn, handoff_id=state.id, kind=KIND, job_id=job.id)
+        if due is not None:
+            wait = max(0.05, (due - now).total_seconds() + 0.05)
+            raise RetryLater("an earlier note of this handoff is not written yet", delay_s=wait, attempt_used=False)
+        if job.payload.get("event") != "escalated" or state.card is None or state.card.message_ref:
+            return
+        since = state.escalated_at or state.created_at
+        if now - since < timedelta(seconds=self.card_wait_s):
+            raise RetryLater("waiting for the card, to link to it", delay_s=0.2, attempt_used=False)
+
+    async def failed(self, job: Job, error: str) -> None:
+        """Out of tries, or refused for good: admins see why (the error never holds a secret)."""
+        state = await self.handoffs.load(job.handoff_id)
+        if state is None:
+            return
+        reason = error.split(": ", 1)[1] if ": " in error else error
+        await self._event(state, "psa_note_failed", {"event": job.payload.get("event"), "error": reason[:300]})
+        await self.handoffs.set_notice(state.id, f"{NOTICE}{reason}"[:300])
+        log.warning("PSA note for handoff %s (%s) failed: %s", state.id, job.payload.get("event"), reason[:300])
+
+    async def _recorded(self, key: str) -> bool:
+        async with self.handoffs.db.transaction() as conn:
+            return await psa_store.find_event(conn, dedupe_key=key) is not None
+
+    async def _name(self, person_id: int | None) -> str:
+        person = await self.handoffs.person(person_id) if person_id else None
+        return person.display_name if person else "someone"
+
+    async def _event(self, state: HandoffState, kind: str, data: dict[str, Any], *, dedupe_key: str | None = None) -> None:
+        async with self.handoffs.db.transaction() as conn:
+            await store.insert_event(conn, workspace_id=state.workspace.id, handoff_id=state.id, kind=kind,
+                                     data=data, dedupe_key=dedupe_key, now=self.handoffs.clock())

@@ -1,0 +1,85 @@
+"""Checking a ticket reference while the escalation form is submitted: best effort, short timeout.
+
+Outcomes are values the adapters turn into a field error (bad form, no such ticket, closed) or a line on
+the card (title and company, or "not checked" when the PSA cannot answer in time). A check that cannot
+be made never blocks the escalation: the notes are still written later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from psa.client import BadRef, Ticket
+from psa.connection import ConfigError
+from psa.directory import Directory
+from psa.http import PsaRejected, PsaUnavailable
+
+
+@dataclass(frozen=True)
+class Checked:
+    ticket: Ticket
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The reference cannot be used: `message` goes under the form's ticket field."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """No PSA, or the PSA did not answer in time: the card says "ticket not checked"."""
+
+    reason: str
+
+
+TicketCheck = Checked | Refused | Unchecked
+NO_PSA = "no PSA connection"
+
+
+class TicketChecker:
+    def __init__(self, directory: Directory, *, timeout_s: float = 2.0,
+                 session_factory: Callable[[], aiohttp.ClientSession] = aiohttp.ClientSession,
+                 caches: dict[int, dict] | None = None) -> None:
+        self.directory = directory
+        self.timeout_s = timeout_s
+        self.session_factory = session_factory
+        self.caches = caches if caches is not None else {}
+
+    async def check(self, *, workspace_id: int, reference: str) -> TicketCheck:
+        if not reference.strip():
+            return Unchecked("no ticket reference")
+        try:
+            return await asyncio.wait_for(self._check(workspace_id, reference), timeout=self.timeout_s)
+        except (TimeoutError, asyncio.TimeoutError):
+            return Unchecked(f"the PSA did not answer within {self.timeout_s:g}s")
+
+    async def _check(self, workspace_id: int, reference: str) -> TicketCheck:
+        try:
+            connection = await self.directory.for_workspace(workspace_id)
+        except ConfigError as error:
+            return Unchecked(str(error))
+        if connection is None:
+            return Unchecked(NO_PSA)
+        async with self.session_factory() as session:
+            client = connection.client(session, timeout_s=self.timeout_s, cache=self.caches.setdefault(workspace_id, {}))
+            ref = client.parse_ref(reference)
+            if isinstance(ref, BadRef):
+                return Refused(ref.message)
+            try:
+                ticket = await client.find_ticket(ref)
+            except PsaUnavailable as error:
+                return Unchecked(str(error))
+            except PsaRejected as error:
+                return Unchecked(str(error))  # our credentials, not the engineer's input: admins see it
+        if ticket is None:
+            return Refused(f"{client.vendor} has no ticket {reference.strip()}. Check the number.")
+        if ticket.closed:
+            return Refused(f"{client.vendor} ticket {ticket.number} ({ticket.title}) is closed. "
+                           "Reopen it, or name the open ticket.")
+        return Checked(ticket)

@@ -1,0 +1,28 @@
+"""An integration's footer line (why PSA notes stopped) shows on both platforms' cards, escaped."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from cards import teams
+from cards.slack import card_message
+from cards.view import build_card_view
+from tests.cards.test_slack import T0, all_text
+from tests.cards.test_slack import state as slack_state
+from tests.cards.test_teams_cards import state as teams_state
+from tests.cards.test_teams_cards import texts
+
+NOTICE = "PSA notes stopped: ConnectWise rejected the credentials (401) <!channel>"
+
+
+@pytest.mark.parametrize("notice", [None, NOTICE])
+def test_the_notice_is_on_the_slack_and_teams_card(notice):
+    slack = card_message(build_card_view(slack_state(notice=notice), now=T0 + timedelta(minutes=1)))
+    team = teams.escalation_card(build_card_view(dataclasses.replace(teams_state(), notice=notice), now=T0))
+    slack_text = "\n".join(t for _, t in all_text(slack["blocks"]))
+    shown = "ConnectWise rejected the credentials"
+    assert (shown in slack_text) == (shown in texts(team)) == (notice is not None)
+    assert "<!channel>" not in slack_text

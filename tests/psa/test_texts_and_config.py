@@ -1,0 +1,91 @@
+"""Note texts, reference forms and connection settings: pure parts, table-driven."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from bot.config import Settings
+from psa import notes
+from psa.client import BadRef, TicketRef
+from psa.connection import ConfigError, PsaConnection, Vault, from_environment
+from tests.psa.notes_rig import KEY
+from tests.psa.rigs import TICKET_ID, VENDORS, psa_rig
+
+
+@pytest.mark.parametrize("seconds, shown", [(None, "not recorded"), (12, "less than a minute"),
+                                            (240, "4 minutes"), (3900, "1 hour 5 minutes")])
+def test_durations(seconds, shown):
+    assert notes.duration(seconds) == shown
+
+
+def test_fit_cuts_with_an_ellipsis_and_keeps_the_marker():
+    mark = notes.marker("h", "escalated", 1)
+    assert notes.fit("short", mark, 100) == f"short\n\n{mark}"
+    cut = notes.fit("x" * 500, mark, 100)
+    assert len(cut) == 100 and cut.endswith(f"…\n\n{mark}")
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_a_note_above_the_psas_limit_is_cut_not_rejected(vendor):
+    async with psa_rig(vendor) as rig, aiohttp.ClientSession() as session:
+        client = rig.connection().client(session, timeout_s=2, cache={})
+        mark = notes.marker("h", "escalated", 1)
+        await client.add_note(str(TICKET_ID), notes.fit("Escalated\n" + "y" * 60_000, mark, client.note_limit))
+        [written] = rig.fake.notes(TICKET_ID)
+        assert len(written) == client.note_limit and written.endswith(f"…\n\n{mark}")
+        assert rig.fake.violations == []
+
+
+@pytest.mark.parametrize("vendor, text, ref", [
+    ("connectwise", "123456", TicketRef("id", "123456")),
+    ("connectwise", " #42 ", TicketRef("id", "42")),
+    ("halo", "0042", TicketRef("id", "42")),
+    ("autotask", "T20261123.0042", TicketRef("number", "T20261123.0042")),
+    ("autotask", "t20261123.0042", TicketRef("number", "T20261123.0042")),
+    ("autotask", "88123", TicketRef("id", "88123")),
+])
+async def test_each_psas_own_reference_forms(vendor, text, ref):
+    async with psa_rig(vendor) as rig, aiohttp.ClientSession() as session:
+        assert rig.connection().client(session, timeout_s=1, cache={}).parse_ref(text) == ref
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("text", ["12 34", "INC-42", "1" * 200, "T2026.42", "0"])
+async def test_bad_references_say_what_the_psa_expects(vendor, text):
+    async with psa_rig(vendor) as rig, aiohttp.ClientSession() as session:
+        result = rig.connection().client(session, timeout_s=1, cache={}).parse_ref(text)
+        assert isinstance(result, BadRef) and ("digits" in result.message or "T20261123.0042" in result.message)
+
+
+def test_environment_connection_names_missing_settings_not_values():
+    with pytest.raises(ConfigError, match="HANDOFF_PSA_PRIVATE_KEY"):
+        from_environment({"HANDOFF_PSA": "connectwise", "HANDOFF_PSA_URL": "https://x", "HANDOFF_PSA_COMPANY": "c",
+                          "HANDOFF_PSA_PUBLIC_KEY": "p", "HANDOFF_PSA_CLIENT_ID": "id"})
+    with pytest.raises(ConfigError, match="one of connectwise, autotask, halo"):
+        from_environment({"HANDOFF_PSA": "servicenow"})
+    assert from_environment({}) is None
+
+
+def test_settings_read_psa_variables_and_hide_secrets(monkeypatch):
+    monkeypatch.setenv("HANDOFF_PSA", "halo")
+    monkeypatch.setenv("HANDOFF_PSA_CLIENT_SECRET", "halo-S3CRET")
+    settings = Settings()
+    assert "halo-S3CRET" not in repr(settings)
+    assert settings.psa_environment()["HANDOFF_PSA_CLIENT_SECRET"] == "halo-S3CRET"
+
+
+def test_vault_seals_secrets_and_refuses_another_key():
+    connection = PsaConnection("halo", {"url": "https://h/api", "auth_url": "https://h/auth", "client_id": "c"},
+                               {"client_secret": "halo-S3CRET"})
+    sealed = Vault(KEY).seal(connection)
+    assert "halo-S3CRET" not in repr(sealed) and "halo-S3CRET" not in repr(connection)
+    assert Vault(KEY).open(sealed) == connection
+    other = "not-a-key"
+    with pytest.raises(ConfigError, match="not a Fernet key"):
+        Vault(other)
+    from cryptography.fernet import Fernet
+    with pytest.raises(ConfigError, match="cannot be read"):
+        Vault(Fernet.generate_key().decode()).open(sealed)
+    with pytest.raises(ConfigError, match="HANDOFF_SECRET_KEY is not set"):
+        Vault(None)
