@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from core import jobs as job_kinds
+from core import telemetry
 from core.budget import LocalPacer, Pace, PostPacer
 from core.errors import PermanentFailure, RateLimited, RetryLater
 from core.handoffs import Handoffs
@@ -43,7 +44,8 @@ class PostedCard:
 class Reply:
     """A message about a handoff other than its card: in the card's thread, or a direct message.
 
-    `kind`: conflict | claimed (thread replies), notify_target | author_posted (direct messages).
+    `kind`: conflict | claimed | nudge (thread replies); notify_target | author_posted | nudge_target |
+    overdue_admin | first_action (direct messages).
     `key`: unique per handoff for this message; the platform carries it with the message (Slack message
     metadata) so a retry can look for it before posting again.
     """
@@ -53,6 +55,7 @@ class Reply:
     person: Person  # who it is about or for (the loser, the new owner, the named senior, the author)
     winner: Person | None = None
     claimed_at: datetime | None = None  # a conflict: when the winner claimed it
+    detail: Mapping[str, Any] = field(default_factory=dict)  # the job's payload (waited_s, step, key ...)
 
 
 class CardDelivery(Protocol):
@@ -136,13 +139,20 @@ class Deliveries:
             if card.message_ref is not None and card.rendered_version >= state.version:
                 return
             if card.message_ref is None:
-                await self._paced(state, card.channel, lambda: self._post_card(state))
+                shown = await self._paced(state, card.channel, lambda: self._post_card(state))
             else:
                 await self._edit_card(state)
+                shown = True
+            if shown:  # from the state change to the card showing it
+                self.handoffs.telemetry.observe(
+                    telemetry.CARD_LAG, (self.handoffs.clock() - state.updated_at).total_seconds(),
+                    platform=state.workspace.platform,
+                )
         # Still moving after several rounds: let the next job pick it up rather than spin here.
         raise RetryLater("card kept changing while being rendered", delay_s=0.5)
 
-    async def _post_card(self, state: HandoffState) -> None:
+    async def _post_card(self, state: HandoffState) -> bool:
+        """Post the card (or find an earlier try's); True when what is shown is the current state."""
         db, clock, card = self.handoffs.db, self.handoffs.clock, state.card
         maybe_posted = card.state == "posting"  # an earlier try got as far as the platform
         if not maybe_posted:
@@ -171,9 +181,11 @@ class Deliveries:
                 data={"version": state.version, "message_ref": posted.message_ref}, now=clock(),
             )
             # The author hears where their card is from its own job, retried like any other post.
-            await outbox.enqueue_all(conn, [job_kinds.direct_message(
-                job_kinds.AUTHOR_POSTED, state.id, person_id=state.author.id, key="author_posted", now=clock()
+            await outbox.enqueue_all(conn, [job_kinds.message(
+                job_kinds.AUTHOR_POSTED, handoff_id=state.id, reply="author_posted", person_id=state.author.id,
+                key="author_posted", now=clock(),
             )])
+        return posted.shows_current
 
     async def _edit_card(self, state: HandoffState) -> None:
         db, clock = self.handoffs.db, self.handoffs.clock
@@ -216,7 +228,7 @@ class Deliveries:
         if claimed_at is None and winner is not None and state.claimed_by is not None and state.claimed_by.id == winner.id:
             claimed_at = state.claimed_at
         key = str(payload.get("key") or f"{kind}:{person_id}")  # jobs queued before keys existed
-        return state, Reply(kind=kind, key=key, person=person, winner=winner, claimed_at=claimed_at)
+        return state, Reply(kind=kind, key=key, person=person, winner=winner, claimed_at=claimed_at, detail=payload)
 
     def _card_wait(self, state: HandoffState) -> None:
         """Raise RetryLater (no try spent) while the card is still on its way; PermanentFailure if it never will be."""

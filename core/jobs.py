@@ -49,23 +49,57 @@ def card_sync(handoff_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
     return outbox.job(CARD_SYNC, handoff_id=handoff_id, dedupe_key=card_key(handoff_id), now=now)
 
 
-def thread_reply(
-    handoff_id: uuid.UUID, *, reply: str, person_id: int, key: str, now: datetime,
-    winner_id: int | None = None, claimed_at: datetime | None = None,
+# --- reminders (core/reminders.py runs them) ------------------------------------------------
+
+REMIND = "remind.step"  # the step-th nudge of an unclaimed escalation
+FIRST_ACTION_NUDGE = "remind.first_action"  # the owner has done nothing visible yet
+ASSESS_DEADLINE = "assess.deadline"  # show the labelled fallback while the model is still awaited
+# Jobs that wait for a time rather than for work: "nothing left to do" does not wait for them.
+TIMER_KINDS = frozenset({REMIND, FIRST_ACTION_NUDGE, ASSESS_DEADLINE})
+
+
+def epoch_ms(when: datetime) -> int:
+    return int(round(when.timestamp() * 1000))
+
+
+def remind_step(handoff_id: uuid.UUID, *, base: datetime, step: int, due: datetime, now: datetime) -> dict[str, Any]:
+    """One reminder step, counted from `base` (escalated or released at). Keyed by arming and step,
+    so a replay or a second replica adds nothing, and an older arming's jobs find themselves stale."""
+    return outbox.job(
+        REMIND,
+        handoff_id=handoff_id,
+        payload={"step": step, "from_ms": epoch_ms(base)},
+        dedupe_key=f"remind:{handoff_id}:{epoch_ms(base)}:{step}",
+        run_after=due,
+        now=now,
+    )
+
+
+def first_action_nudge(
+    handoff_id: uuid.UUID, *, person_id: int, claimed_at: datetime, due: datetime, now: datetime
 ) -> dict[str, Any]:
-    """A reply in the card's thread. `key` is unique per handoff for this message (`conflict:<person id>`,
-    `claimed:<claim version>`): a retry looks for a reply carrying it before posting again.
-    A conflict names the winner and when they claimed it."""
-    payload: dict[str, Any] = {"reply": reply, "person_id": person_id, "key": key}
-    if winner_id is not None:
-        payload["winner_id"] = winner_id
-    if claimed_at is not None:
-        payload["claimed_at"] = claimed_at.isoformat()
-    return outbox.job(THREAD_REPLY, handoff_id=handoff_id, payload=payload,
-                      dedupe_key=f"reply:{handoff_id}:{key}", now=now)
+    return outbox.job(
+        FIRST_ACTION_NUDGE,
+        handoff_id=handoff_id,
+        payload={"person_id": person_id, "claimed_ms": epoch_ms(claimed_at)},
+        dedupe_key=f"first_action:{handoff_id}:{epoch_ms(claimed_at)}",
+        run_after=due,
+        now=now,
+    )
 
 
-def direct_message(kind: str, handoff_id: uuid.UUID, *, person_id: int, key: str, now: datetime) -> dict[str, Any]:
-    """A direct message (NOTIFY_TARGET, AUTHOR_POSTED), keyed like thread replies."""
-    return outbox.job(kind, handoff_id=handoff_id, payload={"person_id": person_id, "key": key},
-                      dedupe_key=f"dm:{handoff_id}:{key}", now=now)
+def assess_deadline(handoff_id: uuid.UUID, *, due: datetime, now: datetime) -> dict[str, Any]:
+    return outbox.job(ASSESS_DEADLINE, handoff_id=handoff_id, dedupe_key=f"deadline:{handoff_id}", run_after=due, now=now)
+
+
+def message(
+    kind: str, *, handoff_id: uuid.UUID, reply: str, person_id: int, key: str, now: datetime, **data: Any
+) -> dict[str, Any]:
+    """A thread reply (THREAD_REPLY) or a direct message (NOTIFY_TARGET, AUTHOR_POSTED) saying `reply`, to
+    or about `person_id`. `key` is its idempotency key, unique per handoff and message (`conflict:<ids>`,
+    `claimed:<who>:<when>`, `author_posted`): the platform carries it with the message, so a retry after
+    a try that may have posted looks for it before posting again."""
+    return outbox.job(
+        kind, handoff_id=handoff_id, payload={"reply": reply, "person_id": person_id, "key": key, **data},
+        dedupe_key=f"{kind}:{handoff_id}:{key}", now=now,
+    )

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.installations import Installation, Installations
-from cards import messages
+from cards import messages, reminder_messages
 from cards import slack as render
 from cards import slack_messages
 from cards.messages import Message
@@ -193,7 +193,7 @@ class SlackDelivery:
                         **slack_messages.render(message))
 
     async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
-        """A DM: the senior the author named, or the author's link to their posted card."""
+        """A DM: the senior the author named, the author's link to their posted card, a reminder."""
         team, user, card = state.workspace.external_id, reply.person.external_id, state.card
         if maybe_posted and await self._in_direct_messages(state, user, reply.key):
             return
@@ -201,10 +201,13 @@ class SlackDelivery:
         if reply.kind == "author_posted" and not posted:
             return  # the card was never posted: there is nothing to point the author to
         link = await self.permalink(team, card.channel, card.message_ref) if posted else None
+        now = self.clock()
         if reply.kind == "author_posted":
-            message = messages.author_posted(state, now=self.clock(), permalink=link)
+            message = messages.author_posted(state, now=now, permalink=link)
+        elif reply.kind in reminder_messages.DIRECT_KINDS:
+            message = reminder_messages.reminder_message(state, reply.kind, reply.detail, now=now, permalink=link)
         else:
-            message = messages.target_notice(state, now=self.clock(), permalink=link)
+            message = messages.target_notice(state, now=now, permalink=link)
         await self.call(team, "chat.postMessage", channel=user,
                         metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key),
                         **slack_messages.render(message))
@@ -300,4 +303,6 @@ class SlackDelivery:
         if reply.kind == "claimed":
             return messages.checklist(state, owner=person_view(reply.person), now=now,
                                       author=await self.person_view(team, state.author))
+        if reply.kind in reminder_messages.THREAD_KINDS:
+            return reminder_messages.reminder_message(state, reply.kind, reply.detail, now=now)
         raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
