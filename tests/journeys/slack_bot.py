@@ -16,11 +16,11 @@ import aiohttp
 from bot.config import Settings
 from bot.server import SERVICES, create_app
 from bot.slack.app import SLACK
+from core.budget import Pace
+from core.models import HandoffState
 from standins.slack import requests as slack
 from standins.slack.requests import Actor, Answer, SlackSender
 from standins.slack.web_api import SlackWebApiStandIn
-from core.budget import Pace
-from core.models import HandoffState
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
 from tests.fakes.slack_api import ACME_TEAM, fake_slack
 from tests.servers import serve
@@ -158,7 +158,7 @@ async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None,
             fake.add_user(actor.user_id, actor.name, team_id=ACME_TEAM.id)
         config = Settings(
             database_url=database_url, slack_bot_token=ACME_TEAM.bot_token, slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url, slack_channel=CHANNEL, job_poll_s=0.05, **settings,
+            slack_api_url=api_url, job_poll_s=0.05, **{"slack_channel": CHANNEL, **settings},
         )
         from bot.services import build_services
         services = build_services(config)
