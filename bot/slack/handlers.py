@@ -34,7 +34,7 @@ from cards.slack_views import (
     list_blocks,
     list_fallback_text,
 )
-from cards import reminder_messages
+from cards import reminder_messages, slack_settings
 from cards.stats_messages import bad_window, parse_window, stats_message, week_at_a_glance
 from cards.limits import SLACK_MAX_BLOCKS
 from cards.view import build_card_view
@@ -69,6 +69,8 @@ class SlackHandlers:
         app.action("handoff_escalate_now")(self.on_escalate_now)
         app.action("handoff_snooze")(self.on_snooze)
         app.action("handoff_stats")(self.on_stats_button)
+        app.action(f"handoff_{slack_settings.EDIT_ACTION}")(self.on_reminders_edit)
+        app.view(slack_settings.REMINDERS_MODAL)(self.on_reminders_submit)
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home_opened)
 
@@ -275,5 +277,28 @@ class SlackHandlers:
         now, workspace = self.handoffs.clock(), workspace_of(body)
         queue = await self.handoffs.queue(workspace=workspace, viewer=PersonKey(event["user"]))
         week = await self.handoffs.stats(workspace=workspace, days=7)
+        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
+        is_admin = any(a.external_id == event["user"] for a in await self.handoffs.admins(workspace=workspace))
         await client.views_publish(user_id=event["user"], view=home_view(
-            [build_card_view(h, now=now) for h in queue], week=week_at_a_glance(week), team_id=workspace.external_id))
+            [build_card_view(h, now=now) for h in queue], week=week_at_a_glance(week), team_id=workspace.external_id,
+            settings=slack_settings.reminders_section(schedule, is_admin=is_admin)))
+
+    # --- settings: the reminder schedule (admins) ------------------------------------------------
+
+    async def on_reminders_edit(self, ack, body, client) -> None:
+        await ack()
+        schedule = await self.handoffs.reminder_schedule(workspace=workspace_of(body))
+        await client.views_open(trigger_id=body["trigger_id"], view=slack_settings.reminders_modal(schedule))
+
+    async def on_reminders_submit(self, ack, body, view) -> None:
+        """A bad schedule, or someone who is not an admin, is answered inside the modal (in the ack)."""
+        workspace = workspace_of(body)
+        outcome = await self.handoffs.set_reminder_schedule(
+            workspace=workspace, admin=person_of(body), schedule=slack_settings.submitted_schedule(view))
+        if isinstance(outcome, Refused):
+            admins = await self.handoffs.admins(workspace=workspace)
+            text = slack_messages.plain_text(messages.refusal(outcome, admins=admins))
+            await ack(response_action="errors", errors={slack_settings.REMINDERS_FIELD: text})
+            return
+        said = slack_messages.paragraphs_mrkdwn(reminder_messages.schedule_set(outcome))
+        await ack(response_action="update", view=done_modal("Reminders", said))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from standins.slack import requests as slack
-from tests.journeys.slack_bot import CAROL, DANA, JAMIE, buttons, card_text, eventually, running_bot
+from tests.journeys.slack_bot import (
+    CAROL, DANA, JAMIE, buttons, card_text, eventually, running_bot, slack_person, workspace,
+)
 
 
 async def test_author_snoozes_from_the_card_and_anyone_else_is_told_who_can(pg_url):
@@ -71,3 +73,32 @@ async def _claimed(bot, handoff_id):
     return (await bot.handoffs.load(handoff_id)).claimed_by is not None
 
 
+
+
+async def test_admins_change_the_reminder_schedule_from_app_home_settings(pg_url):
+    async with running_bot(pg_url) as bot:
+        await bot.handoffs.bootstrap_admin(workspace=workspace(), person=slack_person(CAROL))
+        for user in ("U-CAROL", "U-DANA"):
+            await bot.send(slack.event_callback("T-ACME", {"type": "app_home_opened", "user": user, "tab": "home"}))
+        await eventually(lambda: len(bot.fake.calls_to("views.publish")) == 2)
+        homes = {c.args["user_id"]: json.dumps(c.args["view"]) for c in bot.fake.calls_to("views.publish")}
+        assert "handoff_reminders_edit" in homes["U-CAROL"] and "`10m,30m,1h`" in homes["U-CAROL"]
+        assert "handoff_reminders_edit" not in homes["U-DANA"] and "Only Handoff admins" in homes["U-DANA"]
+
+        await bot.press(CAROL, "reminders_edit", "reminders", "")
+        opened = await eventually(lambda: bot.fake.calls_to("views.open"))
+        modal = opened[-1].args["view"]
+        assert modal["callback_id"] == "reminders_modal"
+
+        async def submit(actor, value):
+            values = {"reminders": {"reminders": {"type": "plain_text_input", "value": value}}}
+            return (await bot.send(slack.view_submission(actor, view_id="V-REM", values=values,
+                                                         callback_id="reminders_modal"))).json()
+
+        bad = await submit(CAROL, "30m,10m")
+        assert bad["response_action"] == "errors" and "later than the one before" in bad["errors"]["reminders"]
+        refused = await submit(DANA, "5m")
+        assert "Only a Handoff admin can change that" in refused["errors"]["reminders"]
+        done = await submit(CAROL, "5m, 15m")
+        assert done["response_action"] == "update" and "5m,15m" in json.dumps(done["view"])
+        assert (await bot.handoffs.reminder_schedule(workspace=workspace())).schedule == "5m,15m"
