@@ -19,6 +19,7 @@ from bot.slack.payloads import (
     excerpt_from,
     modal_errors,
     parse_submission,
+    readable_command_text,
     person_of,
     workspace_of,
 )
@@ -30,12 +31,11 @@ from cards.slack_views import (
     ModalPrefill,
     done_modal,
     escalate_modal,
-    home_view,
     list_blocks,
     list_fallback_text,
 )
-from cards import reminder_messages, slack_settings
-from cards.stats_messages import bad_window, parse_window, stats_message, week_at_a_glance
+from cards import reminder_messages
+from cards.stats_messages import bad_window, parse_window, stats_message
 from cards.limits import SLACK_MAX_BLOCKS
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
@@ -69,10 +69,7 @@ class SlackHandlers:
         app.action("handoff_escalate_now")(self.on_escalate_now)
         app.action("handoff_snooze")(self.on_snooze)
         app.action("handoff_stats")(self.on_stats_button)
-        app.action(f"handoff_{slack_settings.EDIT_ACTION}")(self.on_reminders_edit)
-        app.view(slack_settings.REMINDERS_MODAL)(self.on_reminders_submit)
-        app.event("message")(self.on_message)
-        app.event("app_home_opened")(self.on_home_opened)
+        app.event("message")(self.on_message)  # App Home: bot/slack/admin.py (queue, week, settings)
 
     async def tell(self, body: dict[str, Any], message: Message) -> None:
         """Say something only the person who acted sees (the action's response_url when it has one)."""
@@ -100,7 +97,7 @@ class SlackHandlers:
             return
         await ack()
         context = ModalContext(channel=command.get("channel_id"))
-        view = escalate_modal(ModalPrefill(summary=text), private_metadata=context.encode())
+        view = escalate_modal(ModalPrefill(summary=readable_command_text(text)), private_metadata=context.encode())
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     async def list_answer(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -270,35 +267,3 @@ class SlackHandlers:
         state = await self.handoffs.find_by_card(workspace=workspace, message_ref=thread_ts)
         if state is not None and state.claimed_by is not None and state.claimed_by.external_id == user:
             await self.handoffs.record_first_action(workspace=workspace, person=PersonKey(user), handoff_id=state.id)
-
-    async def on_home_opened(self, event, body, client) -> None:
-        if event.get("tab") != "home":
-            return
-        now, workspace = self.handoffs.clock(), workspace_of(body)
-        queue = await self.handoffs.queue(workspace=workspace, viewer=PersonKey(event["user"]))
-        week = await self.handoffs.stats(workspace=workspace, days=7)
-        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
-        is_admin = any(a.external_id == event["user"] for a in await self.handoffs.admins(workspace=workspace))
-        await client.views_publish(user_id=event["user"], view=home_view(
-            [build_card_view(h, now=now) for h in queue], week=week_at_a_glance(week), team_id=workspace.external_id,
-            settings=slack_settings.reminders_section(schedule, is_admin=is_admin)))
-
-    # --- settings: the reminder schedule (admins) ------------------------------------------------
-
-    async def on_reminders_edit(self, ack, body, client) -> None:
-        await ack()
-        schedule = await self.handoffs.reminder_schedule(workspace=workspace_of(body))
-        await client.views_open(trigger_id=body["trigger_id"], view=slack_settings.reminders_modal(schedule))
-
-    async def on_reminders_submit(self, ack, body, view) -> None:
-        """A bad schedule, or someone who is not an admin, is answered inside the modal (in the ack)."""
-        workspace = workspace_of(body)
-        outcome = await self.handoffs.set_reminder_schedule(
-            workspace=workspace, admin=person_of(body), schedule=slack_settings.submitted_schedule(view))
-        if isinstance(outcome, Refused):
-            admins = await self.handoffs.admins(workspace=workspace)
-            text = slack_messages.plain_text(messages.refusal(outcome, admins=admins))
-            await ack(response_action="errors", errors={slack_settings.REMINDERS_FIELD: text})
-            return
-        said = slack_messages.paragraphs_mrkdwn(reminder_messages.schedule_set(outcome))
-        await ack(response_action="update", view=done_modal("Reminders", said))

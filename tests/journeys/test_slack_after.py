@@ -75,30 +75,36 @@ async def _claimed(bot, handoff_id):
 
 
 
-async def test_admins_change_the_reminder_schedule_from_app_home_settings(pg_url):
+async def test_admins_change_the_reminder_schedule_in_the_settings(pg_url):
     async with running_bot(pg_url) as bot:
         await bot.handoffs.bootstrap_admin(workspace=workspace(), person=slack_person(CAROL))
-        for user in ("U-CAROL", "U-DANA"):
-            await bot.send(slack.event_callback("T-ACME", {"type": "app_home_opened", "user": user, "tab": "home"}))
-        await eventually(lambda: len(bot.fake.calls_to("views.publish")) == 2)
-        homes = {c.args["user_id"]: json.dumps(c.args["view"]) for c in bot.fake.calls_to("views.publish")}
-        assert "handoff_reminders_edit" in homes["U-CAROL"] and "`10m,30m,1h`" in homes["U-CAROL"]
-        assert "handoff_reminders_edit" not in homes["U-DANA"] and "Only Handoff admins" in homes["U-DANA"]
+        await bot.send(slack.event_callback("T-ACME", {"type": "app_home_opened", "user": "U-CAROL", "tab": "home"}))
+        published = await eventually(lambda: bot.fake.calls_to("views.publish"))
+        assert "*Reminders:* `10m,30m,1h`" in json.dumps(published[-1].args["view"])
 
-        await bot.press(CAROL, "reminders_edit", "reminders", "")
-        opened = await eventually(lambda: bot.fake.calls_to("views.open"))
-        modal = opened[-1].args["view"]
-        assert modal["callback_id"] == "reminders_modal"
+        view = await open_settings(bot, CAROL)
+        field = next(b for b in view["blocks"] if b["block_id"] == "reminders")
+        assert field["element"]["initial_value"] == "10m,30m,1h"
 
-        async def submit(actor, value):
-            values = {"reminders": {"reminders": {"type": "plain_text_input", "value": value}}}
-            return (await bot.send(slack.view_submission(actor, view_id="V-REM", values=values,
-                                                         callback_id="reminders_modal"))).json()
-
-        bad = await submit(CAROL, "30m,10m")
+        bad = await save_reminders(bot, CAROL, view["id"], "30m,10m")
         assert bad["response_action"] == "errors" and "later than the one before" in bad["errors"]["reminders"]
-        refused = await submit(DANA, "5m")
-        assert "Only a Handoff admin can change that" in refused["errors"]["reminders"]
-        done = await submit(CAROL, "5m, 15m")
+        done = await save_reminders(bot, CAROL, view["id"], "5m, 15m")
         assert done["response_action"] == "update" and "5m,15m" in json.dumps(done["view"])
         assert (await bot.handoffs.reminder_schedule(workspace=workspace())).schedule == "5m,15m"
+        # Someone who is not an admin gets no settings form; a forged submit changes nothing.
+        refused = await save_reminders(bot, DANA, "V-FORGED", "1m")
+        assert refused["response_action"] == "errors" and "Only a Handoff admin" in refused["errors"]["reminders"]
+        assert (await bot.handoffs.reminder_schedule(workspace=workspace())).schedule == "5m,15m"
+
+
+async def open_settings(bot, actor):
+    before = len(bot.fake.calls_to("views.open"))
+    assert (await bot.send(slack.slash_command(actor, "setup"))).status == 200
+    await eventually(lambda: len(bot.fake.calls_to("views.open")) > before)
+    return bot.fake.calls_to("views.open")[-1].args["view"] | {"id": list(bot.fake.world.views)[-1]}
+
+
+async def save_reminders(bot, actor, view_id, schedule):
+    values = {"reminders": {"reminders": {"type": "plain_text_input", "value": schedule}}}
+    body = slack.view_submission(actor, view_id=view_id, values=values, callback_id="handoff_settings")
+    return (await bot.send(body)).json()
