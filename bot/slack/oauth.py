@@ -28,6 +28,10 @@ from core.models import WorkspaceKey
 from manifest.slack import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH
 
 log = logging.getLogger("handoff.slack.oauth")
+# bolt's flow logs a refused code in full ("Failed to fetch oauth.v2.access result with code: ..."); our
+# failure callback logs the reason instead, so the flow's own logger keeps to errors.
+_flow_log = logging.getLogger("handoff.slack.oauth.flow")
+_flow_log.setLevel(logging.ERROR)
 
 
 
@@ -59,7 +63,7 @@ def build_oauth(settings: Settings, *, engine, handoffs: Handoffs, client: Async
                                              logger=logging.getLogger("handoff.slack.installations"))
     state_store = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=settings.slack_oauth_state_ttl_s, engine=engine,
                                                  logger=log)
-    flow = AsyncOAuthFlow(client=client, logger=log, settings=AsyncOAuthSettings(
+    flow = AsyncOAuthFlow(client=client, logger=_flow_log, settings=AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
         scopes=list(BOT_SCOPES),
@@ -74,7 +78,7 @@ def build_oauth(settings: Settings, *, engine, handoffs: Handoffs, client: Async
         state_store=state_store,
         state_expiration_seconds=settings.slack_oauth_state_ttl_s,
         callback_options=callbacks(handoffs),
-        logger=log,
+        logger=_flow_log,
     ))
     rotator = AsyncTokenRotator(client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
                                 client=client)
