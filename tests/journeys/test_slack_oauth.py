@@ -76,6 +76,7 @@ async def test_a_forged_or_reused_state_is_refused_and_nothing_is_stored(pg_url,
 
 async def test_a_denied_install_or_an_expired_code_gets_a_clear_page(pg_url, caplog):
     caplog.set_level(logging.INFO)  # HANDOFF_LOG_LEVEL's default (slack_sdk's DEBUG lines echo request fields)
+    caplog.set_level(logging.INFO, logger="handoff")  # other tests (the demo) quiet it
     async with oauth_bot(pg_url) as bot:
         query = await bot.start_install()
         denied = await bot.get("/slack/oauth_redirect", error="access_denied", state=query["state"][0])
