@@ -6,8 +6,14 @@ call looks like), answers 429/5xx, or hangs; the bot reaches it through the real
 
 import time
 
+from bot.server import create_app
+from bot.services import build_services
 from bot.slack.app import SLACK
-from tests.journeys.slack_bot import CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot
+from core.budget import Pace
+from core.models import PersonKey
+from tests.factories import snapshot
+from tests.journeys.slack_bot import CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, workspace
+from tests.servers import serve
 
 
 def cards_in(bot, handoff_id) -> list[dict]:
@@ -92,14 +98,6 @@ async def test_posts_waiting_for_their_turn_do_not_look_for_earlier_tries(sqlite
 
 
 async def test_two_replicas_post_to_one_channel_within_one_budget(pg_url):
-    from bot.server import create_app
-    from bot.services import build_services
-    from core.budget import Pace
-    from core.models import PersonKey
-    from tests.factories import snapshot
-    from tests.servers import serve
-    from tests.journeys.slack_bot import workspace
-
     pace = Pace(interval_s=0.25, burst=2)
     async with running_bot(pg_url, post_interval_s=pace.interval_s, post_burst=pace.burst) as bot:
         other = create_app(bot.services.settings, services=build_services(bot.services.settings))
