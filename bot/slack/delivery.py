@@ -117,6 +117,7 @@ class SlackDelivery:
         self.max_inline_wait_s = max_inline_wait_s
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._lookups: dict[tuple[str, str], asyncio.Future] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -257,17 +258,27 @@ class SlackDelivery:
             log.warning("could not confirm handoff %s to its author: %s", state.id, error)
 
     async def person_view(self, team_id: str, person: Person) -> PersonView:
-        """The name Slack shows for someone (users.info, cached); the stored name if that fails."""
-        view = person_view(person)
+        """The name Slack shows for someone (users.info, cached; 19 losers asking at once about one winner
+        make one call); the stored name if that fails."""
         key = (team_id, person.external_id)
         if key not in self._names:
-            try:
-                user = (await self.call(team_id, "users.info", user=person.external_id))["user"]
-                profile = user.get("profile") or {}
-                self._names[key] = profile.get("display_name") or profile.get("real_name") or view.name
-            except (RetryLater, PermanentFailure):
-                return view
+            lookup = self._lookups.get(key)
+            if lookup is None:
+                lookup = self._lookups[key] = asyncio.ensure_future(self._shown_name(team_id, person.external_id))
+                lookup.add_done_callback(lambda _: self._lookups.pop(key, None))
+            name = await asyncio.shield(lookup)
+            if name is None:
+                return person_view(person)
+            self._names[key] = name
         return person_view(replace(person, display_name=self._names[key]))
+
+    async def _shown_name(self, team_id: str, user_id: str) -> str | None:
+        try:
+            user = (await self.call(team_id, "users.info", user=user_id))["user"]
+        except (RetryLater, PermanentFailure):
+            return None
+        profile = user.get("profile") or {}
+        return profile.get("display_name") or profile.get("real_name") or None
 
     async def _thread_message(self, state: HandoffState, reply: Reply) -> Message:
         team, now = state.workspace.external_id, self.clock()
