@@ -327,7 +327,7 @@ class Handoffs(HandoffReads):
         if row is None:
             return Refused("not_found")
         state = handoff_from_row(row)
-        if state.claimed_by is not None and state.claimed_by.id == claimer_id:
+        if state.status == "claimed" and state.claimed_by is not None and state.claimed_by.id == claimer_id:
             return AlreadyYours(state)
         claimer = person_from_row(await store.get_person(conn, claimer_id))
         if claimer.role == "viewer" or state.claimed_by is None or state.status != "claimed":
