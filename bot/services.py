@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.metrics import PrometheusTelemetry
 from core.assessment import Assessments, Assessor
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
+from core.nudges import Nudges
 from core.worker import JobKind, Worker
 from db.engine import Database
 from psa.connection import Vault, from_environment
@@ -38,12 +40,14 @@ class Services:
     handoffs: Handoffs
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
+    telemetry: PrometheusTelemetry = field(default_factory=PrometheusTelemetry)
     psa: PsaNotes | None = None
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
             **Deliveries(self.handoffs, self.ports).job_kinds(),
             **Assessments(self.handoffs, self.assessor).job_kinds(),
+            **Nudges(self.handoffs).job_kinds(),
             **(self.psa.job_kinds() if self.psa else {}),
         }
 
@@ -70,11 +74,16 @@ def build_psa(settings: Settings, handoffs: Handoffs) -> PsaNotes:
 
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
-    handoffs = Handoffs(database, observers=(PSA_NOTE,))
+    telemetry = PrometheusTelemetry()
+    handoffs = Handoffs(
+        database, observers=(PSA_NOTE,), reminders=settings.reminder_policy(),
+        assessment_deadline=settings.ai_deadline, telemetry=telemetry,
+    )
     return Services(
         settings=settings,
         database=database,
         handoffs=handoffs,
         assessor=build_assessor(settings),
         psa=build_psa(settings, handoffs),
+        telemetry=telemetry,
     )

@@ -152,13 +152,16 @@ def teams_settings(database_url: str, fake: FakeBotFramework, **overrides: Any) 
 
 
 @asynccontextmanager
-async def teams_bot(database: Database, *, assessor: Any = None, **overrides: Any) -> AsyncIterator[TeamsBot]:
-    """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running."""
+async def teams_bot(database: Database, *, assessor: Any = None, handoffs: Handoffs | None = None,
+                    **overrides: Any) -> AsyncIterator[TeamsBot]:
+    """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running.
+    `handoffs`: the service with its own clock or reminder schedule."""
     fake = FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD)
     async with serve(fake.app()) as fake_url:
         fake.base_url = fake_url
         settings = teams_settings(database.url, fake, **overrides)
-        services = Services(settings=settings, database=database, handoffs=Handoffs(database), assessor=assessor)
+        services = Services(settings=settings, database=database, handoffs=handoffs or Handoffs(database),
+                            assessor=assessor)
         app = create_app(settings, run_worker=False, services=services)
         async with serve(app) as url, aiohttp.ClientSession() as http:
             yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)
