@@ -36,8 +36,34 @@ class FormError(Exception):
     """The escalate form was answered with an error (text as the person sees it)."""
 
 
+class Driver:
+    """What both drivers share: reading the core's record of what happened."""
+
+    bot: Any
+    workspace: WorkspaceKey
+    OTHER: str  # another workspace (Slack team, Teams tenant) on the same platform
+
+    async def press_all(self, names: list[str], verb: str, handoff_id: str) -> None:
+        """Everyone presses at the same moment."""
+        await asyncio.gather(*(self.press(n, verb, handoff_id) for n in names))
+
+    async def state(self, handoff_id: str):
+        return await self.bot.handoffs.get(workspace=self.workspace, handoff_id=uuid.UUID(handoff_id))
+
+    async def events_for(self, handoff_id: str) -> list[str]:
+        return [e["kind"] for e in await self.bot.handoffs.events(uuid.UUID(handoff_id))]
+
+    async def other_workspace_handoff(self) -> str:
+        """An escalation in another workspace (tenant) of the same platform."""
+        other = WorkspaceKey(self.workspace.platform, self.OTHER)
+        await self.bot.handoffs.register_workspace(other, channel="C-OTHER")
+        outcome = await self.bot.handoffs.escalate(workspace=other, author=PersonKey("someone-else", "Eve"),
+                                                   snapshot=Snapshot(summary="Another company's outage"))
+        return str(outcome.handoff.id)
+
+
 @dataclass
-class SlackDriver:
+class SlackDriver(Driver):
     bot: Any
     platform: str = "slack"
     actors: dict[str, Actor] = field(default_factory=dict)
@@ -56,20 +82,6 @@ class SlackDriver:
 
     workspace = WorkspaceKey("slack", "T-ACME")
     OTHER = "T-GLOBEX"
-
-    async def state(self, handoff_id: str):
-        return await self.bot.handoffs.get(workspace=self.workspace, handoff_id=uuid.UUID(handoff_id))
-
-    async def events_for(self, handoff_id: str) -> list[str]:
-        return [e["kind"] for e in await self.bot.handoffs.events(uuid.UUID(handoff_id))]
-
-    async def other_workspace_handoff(self) -> str:
-        """An escalation in another workspace (tenant) of the same platform."""
-        other = WorkspaceKey(self.workspace.platform, self.OTHER)
-        await self.bot.handoffs.register_workspace(other, channel="C-OTHER")
-        outcome = await self.bot.handoffs.escalate(workspace=other, author=PersonKey("someone-else", "Eve"),
-                                                   snapshot=Snapshot(summary="Another company's outage"))
-        return str(outcome.handoff.id)
 
     def name_of(self, person) -> str:
         return next(name for name, actor in self.actors.items() if actor.user_id == person.external_id)
@@ -94,9 +106,6 @@ class SlackDriver:
         ts = self.cards.get(handoff_id, "1700000000.000001")
         answer = await self.bot.press(self.actor(name), verb, handoff_id, ts)
         assert answer.status == 200 and answer.elapsed_s < 3
-
-    async def press_all(self, names: list[str], verb: str, handoff_id: str) -> None:
-        await asyncio.gather(*(self.press(n, verb, handoff_id) for n in names))
 
     def told(self, name: str) -> list[str]:
         return [e["text"] for e in self.bot.fake.ephemerals_for(self.actor(name).user_id)]
@@ -133,7 +142,7 @@ class SlackDriver:
 
 
 @dataclass
-class TeamsDriver:
+class TeamsDriver(Driver):
     bot: Any
     platform: str = "teams"
     users: dict[str, dict] = field(default_factory=dict)
@@ -142,20 +151,6 @@ class TeamsDriver:
 
     workspace = ACME_TEAMS
     OTHER = "11111111-2222-3333-4444-555555555555"
-
-    async def state(self, handoff_id: str):
-        return await self.bot.handoffs.get(workspace=self.workspace, handoff_id=uuid.UUID(handoff_id))
-
-    async def events_for(self, handoff_id: str) -> list[str]:
-        return [e["kind"] for e in await self.bot.handoffs.events(uuid.UUID(handoff_id))]
-
-    async def other_workspace_handoff(self) -> str:
-        """An escalation in another workspace (tenant) of the same platform."""
-        other = WorkspaceKey(self.workspace.platform, self.OTHER)
-        await self.bot.handoffs.register_workspace(other, channel="C-OTHER")
-        outcome = await self.bot.handoffs.escalate(workspace=other, author=PersonKey("someone-else", "Eve"),
-                                                   snapshot=Snapshot(summary="Another company's outage"))
-        return str(outcome.handoff.id)
 
     def name_of(self, person) -> str:
         return next(name for name, user in self.users.items() if user["aadObjectId"] == person.external_id)
@@ -198,9 +193,6 @@ class TeamsDriver:
                                                              conversation_id=conversation))
         assert status == 200 and body["statusCode"] == 200, body
         self.answers.setdefault(name, []).append(body)
-
-    async def press_all(self, names: list[str], verb: str, handoff_id: str) -> None:
-        await asyncio.gather(*(self.press(n, verb, handoff_id) for n in names))
 
     def told(self, name: str) -> list[str]:
         return [a["value"] for a in self.answers.get(name, []) if isinstance(a["value"], str)]
