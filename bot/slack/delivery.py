@@ -132,6 +132,13 @@ class SlackDelivery:
         if self._session is not None:
             await self._session.close()
 
+    def _http(self) -> aiohttp.ClientSession:
+        """The one HTTP session (Web API and response_url calls)."""
+        if self._session is None:
+            # slack_sdk ignores its own `timeout=` on a session handed to it: the session carries it.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        return self._session
+
     async def client(self, team_id: str) -> AsyncWebClient:
         installation = await self.installations.find(team_id)
         if installation is None:
@@ -141,13 +148,10 @@ class SlackDelivery:
     def _client_for(self, installation: Installation) -> AsyncWebClient:
         client = self._clients.get(installation.bot_token)
         if client is None:
-            if self._session is None:
-                # slack_sdk ignores its own `timeout=` on a session handed to it: the session carries it.
-                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
             client = AsyncWebClient(
                 token=installation.bot_token,
                 base_url=self.api_url,
-                session=self._session,
+                session=self._http(),
                 timeout=int(self.timeout_s),
                 retry_handlers=[ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s)],
             )
@@ -232,11 +236,9 @@ class SlackDelivery:
 
     async def respond(self, response_url: str, shown: dict[str, Any]) -> bool:
         """Post an ephemeral message to an interaction's response_url. False if Slack did not take it."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
         body = {"response_type": "ephemeral", "replace_original": False, **shown}
         try:
-            async with self._session.post(response_url, json=body, timeout=aiohttp.ClientTimeout(total=5)) as answer:
+            async with self._http().post(response_url, json=body, timeout=aiohttp.ClientTimeout(total=5)) as answer:
                 if answer.status == 200:
                     return True
                 log.warning("response_url answered %s: %s", answer.status, (await answer.text())[:200])
