@@ -22,26 +22,26 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.pg import scratch_database  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from standins.http import serve  # noqa: E402
 from bot.server import SERVICES, create_app  # noqa: E402
 from bot.slack.app import SLACK, events_route  # noqa: E402
+from core.budget import Pace  # noqa: E402
+from core.models import PersonKey, WorkspaceKey  # noqa: E402
+from core.snapshot import Snapshot  # noqa: E402
+from standins.http import serve  # noqa: E402
 from standins.slack import requests as slack  # noqa: E402
 from standins.slack.requests import Actor, SlackSender  # noqa: E402
 from standins.slack.web_api import SlackWebApiStandIn, Team  # noqa: E402
-from core.models import PersonKey, WorkspaceKey  # noqa: E402
-from core.snapshot import Snapshot  # noqa: E402
 
 SECRET = "bench-secret"
 TEAM = Team(id="T-BENCH", name="Bench", bot_token="xoxb-bench")
@@ -147,7 +147,7 @@ async def measure(database_url: str) -> list[tuple[int, list[float], list[float]
         app = create_app(settings)
         async with serve(app) as bot_url, serve(bare_bolt_app()) as bare_url, \
                 aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            app[SLACK].delivery.pacer.interval_s = 0.0  # the stand-in has no rate limit to respect
+            app[SLACK].delivery.pace = Pace(interval_s=0.0)  # the stand-in has no rate limit to respect
             handoff_ids = await open_handoffs(app[SERVICES], 64)
             real, bare = SlackSender(bot_url, SECRET, session), SlackSender(bare_url, SECRET, session)
             await clicks(bare, concurrency=8, handoff_ids=handoff_ids)  # warm both up
@@ -176,17 +176,8 @@ def report(results, backend: str) -> bool:
 
 
 async def with_postgres(server_url: str):
-    name = f"handoff_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base = server_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        return await measure(f"{base}/{name}")
-    finally:
-        admin = await asyncpg.connect(server_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database(server_url) as database_url:
+        return await measure(database_url)
 
 
 def main() -> int:

@@ -24,12 +24,27 @@ WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
 WORKER = web.AppKey("worker", Worker)
 
 
-async def healthz(_request: web.Request) -> web.Response:
+def worker_trouble(app: web.Application) -> tuple[bool, str | None]:
+    """(stopped, reason): whether the job worker has ended for good, or why it is not running jobs now."""
+    task, worker = app.get(WORKER_TASK), app.get(WORKER)
+    if task is not None and task.done():
+        error = None if task.cancelled() else task.exception()
+        return True, f"the job worker stopped: {error!r}" if error else "the job worker stopped"
+    return False, worker.problem if worker is not None else None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    stopped, reason = worker_trouble(request.app)
+    if stopped:  # the process answers HTTP but runs no job: restart it
+        return web.json_response({"status": "unhealthy", "reason": reason}, status=503)
     return web.json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    _stopped, reason = worker_trouble(request.app)
+    if reason is not None:
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
     try:
         current = await migrate.current_revision(services.database)
     except DatabaseUnavailable as error:
