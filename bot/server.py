@@ -105,14 +105,19 @@ def request_grace_s(settings: Settings) -> float:
     return min(3.0, settings.shutdown_s / 4)
 
 
+def _after_ack(task: asyncio.Task) -> bool:
+    """A Slack listener still working after its ack (slack_bolt runs that part as its own task)."""
+    return getattr(task.get_coro(), "__qualname__", "").endswith("run_ack_function_asynchronously")
+
+
 async def graceful_stop(app: web.Application, *, budget_s: float) -> None:
-    """Stop the worker taking jobs and wait, for up to `budget_s`, for its jobs in flight and for every
-    other task already running (listeners finishing work after their ack, a NOTIFY being sent).
+    """Stop the worker taking jobs and wait, for up to `budget_s`, for its jobs in flight and for the
+    Slack listeners finishing work after their ack.
     Jobs still running then are cancelled and give their leases back; other tasks end with the loop."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, budget_s - 0.5)
     worker, task = app.get(WORKER), app.get(WORKER_TASK)
-    others = {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and t is not task}
+    others = {t for t in asyncio.all_tasks() if _after_ack(t)}
     if worker is not None:
         worker.stop()
     waiting = others | ({task} if task is not None else set())
