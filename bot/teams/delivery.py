@@ -46,11 +46,11 @@ CHANNEL = "msteams"
 RETRYABLE = {429, 412, 502, 504}  # throttled, update conflict, gateway trouble: try again later
 HOPELESS = {400, 401, 403, 404}
 CALLS_PER_SECOND = 7  # the connector's per-conversation budget
-# Posts across replicas (core pacing): at most 7 in any second per conversation: 2 back to back, then one
-# per 0.2 s (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit). The longer
+# Posts across replicas (core pacing): at most 7 in any second per conversation: 4 back to back, then one
+# per 1/3 s (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit). The longer
 # windows there (8 per 2 s, 60 per 30 s) are met by honouring the connector's 429, which pushes the
 # conversation's next slot back for every replica.
-TEAMS_PACE = Pace(interval_s=0.2, burst=2)
+TEAMS_PACE = Pace(interval_s=1 / 3, burst=4)
 CALL_TIMEOUT_S = 15.0
 WINDOW_S = 1.05  # a little over a second, for clock and scheduling slack
 MAX_SLOT_WAIT_S = 2.0
