@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     psa_tenant: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_TENANT", "psa_tenant"))
     psa_assign: bool = Field(False, validation_alias=AliasChoices("HANDOFF_PSA_ASSIGN", "psa_assign"))
     psa_timeout_s: float = Field(10.0, validation_alias=AliasChoices("HANDOFF_PSA_TIMEOUT_S", "psa_timeout_s"))
-    psa_check_timeout_s: float = Field(2.0, validation_alias=AliasChoices("HANDOFF_PSA_CHECK_TIMEOUT_S", "psa_check_timeout_s"))
+    psa_check_timeout_s: float = Field(1.5, validation_alias=AliasChoices("HANDOFF_PSA_CHECK_TIMEOUT_S", "psa_check_timeout_s"))
     psa_retry_base_s: float = Field(5.0, validation_alias=AliasChoices("HANDOFF_PSA_RETRY_BASE_S", "psa_retry_base_s"))
     psa_retry_cap_s: float = Field(600.0, validation_alias=AliasChoices("HANDOFF_PSA_RETRY_CAP_S", "psa_retry_cap_s"))
     psa_card_wait_s: float = Field(30.0, validation_alias=AliasChoices("HANDOFF_PSA_CARD_WAIT_S", "psa_card_wait_s"))

@@ -9,12 +9,15 @@ from core.assessment import Assessments, Assessor
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
+from core.models import WorkspaceKey
+from core.snapshot import Invalid, Snapshot
 from core.worker import JobKind, Worker
 from db.engine import Database
 from psa.connection import Vault, from_environment
 from psa.directory import Directory
 from psa.jobs import KIND as PSA_NOTE
 from psa.jobs import PsaNotes
+from psa.tickets import TicketChecker
 
 
 def build_assessor(settings: Settings) -> Assessor | None:
@@ -39,6 +42,13 @@ class Services:
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
     psa: PsaNotes | None = None
+    tickets: TicketChecker | None = None
+
+    async def check_ticket(self, workspace: WorkspaceKey, snapshot: Snapshot) -> Snapshot | Invalid:
+        """At submit: the PSA's word on the ticket reference (best effort, short timeout)."""
+        if self.tickets is None:
+            return snapshot
+        return await self.tickets.annotate(self.handoffs, workspace, snapshot)
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
@@ -57,24 +67,28 @@ class Services:
         )
 
 
-def build_psa(settings: Settings, handoffs: Handoffs) -> PsaNotes:
-    """PSA notes: the environment's connection (single-workspace mode) and any stored per workspace."""
+def build_psa(settings: Settings, handoffs: Handoffs) -> tuple[PsaNotes, TicketChecker]:
+    """PSA notes and the ticket check: the environment's connection (single-workspace mode) and any
+    stored per workspace."""
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
     directory = Directory(handoffs.db, vault=Vault(key) if key else None,
                           default=from_environment(settings.psa_environment()))
-    return PsaNotes(
+    notes = PsaNotes(
         handoffs, directory, timeout_s=settings.psa_timeout_s, retry_base_s=settings.psa_retry_base_s,
         retry_cap_s=settings.psa_retry_cap_s, card_wait_s=settings.psa_card_wait_s,
     )
+    return notes, TicketChecker(directory, timeout_s=settings.psa_check_timeout_s)
 
 
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     handoffs = Handoffs(database, observers=(PSA_NOTE,))
+    notes, tickets = build_psa(settings, handoffs)
     return Services(
         settings=settings,
         database=database,
         handoffs=handoffs,
         assessor=build_assessor(settings),
-        psa=build_psa(settings, handoffs),
+        psa=notes,
+        tickets=tickets,
     )

@@ -96,7 +96,7 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         registry=WorkspaceRegistry(services.handoffs, settings.slack_channel),
         signing_secret=settings.slack_signing_secret,
         api_url=settings.slack_api_url,
-        handlers=SlackHandlers(handoffs=services.handoffs, delivery=delivery),
+        handlers=SlackHandlers(handoffs=services.handoffs, delivery=delivery, check_ticket=services.check_ticket),
     )
     platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations,
                              app_token=settings.slack_app_token)

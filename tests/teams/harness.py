@@ -18,11 +18,12 @@ import aiohttp
 
 from bot.config import Settings
 from bot.server import SERVICES, create_app
-from bot.services import Services
+from bot.services import Services, build_psa
 from core.claude import ClaudeAssessor
 from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
+from psa.jobs import KIND as PSA_NOTE
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
 from standins.teams.bot_framework import FakeBotFramework
 from tests.servers import serve
@@ -153,7 +154,10 @@ async def teams_bot(database: Database, *, assessor: Any = None, **overrides: An
     async with serve(fake.app()) as fake_url:
         fake.base_url = fake_url
         settings = teams_settings(database.url, fake, **overrides)
-        services = Services(settings=settings, database=database, handoffs=Handoffs(database), assessor=assessor)
+        handoffs = Handoffs(database, observers=(PSA_NOTE,))
+        notes, tickets = build_psa(settings, handoffs)
+        services = Services(settings=settings, database=database, handoffs=handoffs, assessor=assessor,
+                            psa=notes, tickets=tickets)
         app = create_app(settings, run_worker=False, services=services)
         async with serve(app) as url, aiohttp.ClientSession() as http:
             yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)
