@@ -39,7 +39,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import PLATFORMS
+    from bot.server import install_platforms
     from bot.services import build_services
     from db import migrate
 
@@ -47,11 +47,7 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         services = build_services(settings)
         from aiohttp import web
 
-        scratch = web.Application()  # platforms register their delivery ports on it
-        for install in PLATFORMS:
-            port = install(scratch, services)
-            if port is not None:
-                services.ports[port.platform] = port
+        install_platforms(web.Application(), services)  # for their delivery ports; no routes are served
         if not await migrate.is_current(services.database):
             raise DatabaseUnavailable("database schema is not current: run `handoff db upgrade` first")
         worker = services.worker()

@@ -8,6 +8,8 @@ import logging
 
 from aiohttp import web
 
+from bot.slack import app as slack
+from bot.teams import app as teams
 from bot.config import Settings
 from bot.services import Services, build_services
 from db import migrate
@@ -17,9 +19,6 @@ log = logging.getLogger("handoff.server")
 
 SERVICES = web.AppKey("services", Services)
 WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
-
-# Each platform: install(app, services) adds its routes and returns its delivery port (or None).
-PLATFORMS: list = []
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -39,16 +38,21 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "schema": head})
 
 
+def install_platforms(app: web.Application, services: Services) -> None:
+    """Slack and Teams, each installed by an explicit call (each adds its routes when it is configured);
+    their delivery ports join the services, so jobs can reach them."""
+    for port in (slack.install(app, services), teams.install(app, services)):
+        if port is not None:
+            services.ports[port.platform] = port
+
+
 def create_app(settings: Settings, *, run_worker: bool = True, services: Services | None = None) -> web.Application:
     services = services or build_services(settings)
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    for install in PLATFORMS:
-        port = install(app, services)
-        if port is not None:
-            services.ports[port.platform] = port
+    install_platforms(app, services)
 
     async def startup(app: web.Application) -> None:
         await migrate.upgrade(services.database)
@@ -66,5 +70,3 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
-import bot.slack  # noqa: E402,F401  registers the Slack platform in PLATFORMS
-import bot.teams  # noqa: E402,F401  registers Teams in PLATFORMS

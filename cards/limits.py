@@ -18,6 +18,14 @@ SLACK_INPUT_TEXT = 3000  # plain_text_input max_length and initial_value
 SLACK_PRIVATE_METADATA = 3000
 SLACK_OPTION_TEXT = 75
 SLACK_VIEW_BLOCKS = 100  # modals and App Home
+# Slack refuses a message around 11–13k characters of block text (`msg_blocks_too_long`; bolt-js issues
+# 2509, 2867): a card keeps all its text under this, whatever the escalation holds.
+SLACK_MESSAGE_TEXT = 10_000
+# What a card's free-text sections (problem, tried, notes, the assessment) may use together; the rest of
+# SLACK_MESSAGE_TEXT is headings, the meta line, status and buttons.
+CARD_SECTIONS_TEXT = 8_500
+# A link to the original conversation longer than this is left off the card (a cut URL is no link).
+CARD_LINK_CHARS = 1_000
 
 # Teams Adaptive Cards (the whole card travels in a 28 KB activity)
 TEAMS_TEXT_BLOCK = 2000

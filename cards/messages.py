@@ -61,7 +61,7 @@ class Hint:
 
 
 # The actions a Hint may name; each renderer has exactly one phrase for each (a test checks both).
-HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel")
+HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home")
 
 Part = str | Mention | Name | Strong | Link | Channel | Hint
 Paragraph = tuple[Part, ...]
@@ -166,6 +166,11 @@ def already_yours(state: HandoffState | None = None) -> Message:
     return _say("already_yours", "This one is already yours. Resolve it when it's fixed, or Release it to hand it back.")
 
 
+def more_elsewhere(count: int) -> Message:
+    """The last line of a list cut to the platform's limit."""
+    return _say("list.more", (f"and {count} more — see ", Hint("home"), "."))
+
+
 # --- refusals: what happened and what to do instead ----------------------------------------------
 
 
@@ -173,6 +178,12 @@ def not_found() -> Message:
     """A button for a handoff that is gone, in another workspace, or whose value is not one of ours."""
     return _say("refusal.not_found", ("Handoff can't find this escalation any more, so nothing happened. "
                                       "If you still need help, ", Hint("escalate"), "."))
+
+
+def not_installed() -> Message:
+    """Someone in a workspace (or tenant) Handoff is not installed in."""
+    return _say("refusal.not_installed", "Handoff isn't set up for this workspace, so nothing happened. "
+                                         "Ask your admin to install it.")
 
 
 def button_unsupported() -> Message:

@@ -20,6 +20,7 @@ HINTS = {
     "set_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
     "use_this_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
     "make_role": "give roles in Handoff's settings",
+    "home": "Handoff's App Home",
 }
 CHECKBOX = "☐"
 

@@ -7,12 +7,15 @@ from typing import Any
 
 from cards.limits import (
     SLACK_INPUT_TEXT,
+    SLACK_MAX_BLOCKS,
     SLACK_MODAL_TITLE,
     SLACK_OPTION_TEXT,
     SLACK_PRIVATE_METADATA,
     SLACK_VIEW_BLOCKS,
 )
+from cards.messages import more_elsewhere
 from cards.slack import Block, action_id, context, escape_mrkdwn, mention, mrkdwn, plain
+from cards.slack_messages import paragraphs_mrkdwn
 from cards.view import URGENCY_LABELS, CardView
 from core.snapshot import FIELD_LABELS, FIELD_LIMITS
 
@@ -143,17 +146,30 @@ def _item(view: CardView, accessory_action: str, label: str) -> Block:
     }
 
 
-def list_blocks(*, parked: list[CardView], queue: list[CardView]) -> list[Block]:
-    """`/escalate list`: the caller's parked items (Escalate now) and the open queue (Pick Up)."""
+def list_blocks(*, parked: list[CardView], queue: list[CardView], queue_total: int | None = None) -> list[Block]:
+    """`/escalate list`, a message, so at most SLACK_MAX_BLOCKS blocks: the caller's parked items (Escalate
+    now), then the open queue (Pick Up), newest first; past the limit, a last line says how many more
+    there are and where (`queue_total`: how many are open in all, when more than `queue` holds)."""
+    newest = lambda views: sorted(views, key=lambda v: v.escalated_at, reverse=True)  # noqa: E731
+    parked, queue = newest(parked), newest(queue)
+    total = len(parked) + max(len(queue), queue_total or 0)
+    room = SLACK_MAX_BLOCKS - 2 - (not parked) - (not queue)  # the two headers, and "nothing here" lines
+    if total > room:
+        room -= 1  # the "and N more" line
+    shown_parked = parked[:room]
+    shown_queue = queue[: room - len(shown_parked)]
     blocks: list[Block] = [{"type": "header", "text": plain("Your parked items", 150)}]
-    blocks += [_item(v, "escalate_now", "Escalate now") for v in parked] or [context("Nothing parked.")]
+    blocks += [_item(v, "escalate_now", "Escalate now") for v in shown_parked] or [context("Nothing parked.")]
     blocks.append({"type": "header", "text": plain("Open escalations", 150)})
-    blocks += [_item(v, "pickup", "Pick Up") for v in queue] or [context("The queue is empty. 🎉")]
-    return blocks[:SLACK_VIEW_BLOCKS]
+    blocks += [_item(v, "pickup", "Pick Up") for v in shown_queue] or [context("The queue is empty. 🎉")]
+    hidden = total - len(shown_parked) - len(shown_queue)
+    if hidden > 0:
+        blocks.append(context(paragraphs_mrkdwn(more_elsewhere(hidden))))
+    return blocks
 
 
-def list_fallback_text(*, parked: list[CardView], queue: list[CardView]) -> str:
-    return f"{len(parked)} parked, {len(queue)} open escalations"
+def list_fallback_text(*, parked: list[CardView], queue_total: int) -> str:
+    return f"{len(parked)} parked, {queue_total} open escalations"
 
 
 def home_view(queue: list[CardView]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ HINTS = {
     "set_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
     "use_this_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
     "make_role": 'say "@Handoff make @Name engineer" (or viewer, or admin)',
+    "home": "the escalation channel",
 }
 CHECKBOX = "☐"
 

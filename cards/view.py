@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from cards.limits import CARD_LINK_CHARS, CARD_SECTIONS_TEXT
 from core.models import HandoffState, Person
 from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, strip_controls, truncate
 
@@ -20,7 +21,7 @@ STATUS_LABELS = {
 
 @dataclass(frozen=True)
 class PersonView:
-    external_id: str
+    external_id: str  # the id to mention them by (Person.address)
     name: str
 
 
@@ -92,7 +93,12 @@ NO_NAME = "someone"  # a person the platform told us no name for
 
 
 def person_view(person: Person) -> PersonView:
-    return PersonView(external_id=person.external_id, name=strip_controls(person.display_name).strip() or NO_NAME)
+    """How messages show and address someone: the id the platform mentions them by, and a name (a
+    stored name that is only their id, or empty, shows as "someone")."""
+    name = strip_controls(person.display_name).strip()
+    if name in (person.external_id, person.chat_id):
+        name = ""
+    return PersonView(external_id=person.address, name=name or NO_NAME)
 
 
 def _clean(text: str, limit: int) -> str:
@@ -145,14 +151,42 @@ def ticket_line(snap) -> str:
     return snap.ticket
 
 
+def _cap(lengths: list[int], budget: int) -> int:
+    """The largest cap L with sum(min(n, L)) <= budget: cutting to it shortens the longest first."""
+    low, high = 0, max(lengths, default=0)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(n, mid) for n in lengths) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def within_budget(view: CardView, budget: int = CARD_SECTIONS_TEXT) -> CardView:
+    """The card's free text (every section and list item, and the link) fits `budget` together: the
+    longest sections are cut first, each cut one ending in "…"."""
+    budget -= len(view.source_link)
+    a = view.assessment
+    units = [view.summary, view.tried, view.notes, a.summary, *a.likely_causes, *a.next_steps, a.note]
+    if sum(map(len, units)) <= budget:
+        return view
+    cap = _cap([len(u) for u in units], budget)
+    fit = lambda text: truncate(text, cap)  # noqa: E731
+    assessment = replace(a, summary=fit(a.summary), likely_causes=tuple(map(fit, a.likely_causes)),
+                         next_steps=tuple(map(fit, a.next_steps)), note=fit(a.note))
+    return replace(view, summary=fit(view.summary), tried=fit(view.tried), notes=fit(view.notes), assessment=assessment)
+
+
 def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
     snap = state.snapshot
     summary = strip_controls(snap.summary).strip()
+    link = strip_controls(snap.source_link).strip()
     escalated_at = state.escalated_at or state.created_at
     claim_delay = None
     if state.claimed_at is not None:
         claim_delay = f"{humanize_seconds((state.claimed_at - escalated_at).total_seconds())} after escalation"
-    return CardView(
+    return within_budget(CardView(
         handoff_id=str(state.id),
         title=_clean(summary.splitlines()[0] if summary else "", TITLE_CHARS),
         summary=_clean(snap.summary, FIELD_CHARS),
@@ -167,11 +201,11 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         notes=_clean(snap.notes, FIELD_CHARS),
         ticket=strip_controls(ticket_line(snap)),
         domain=strip_controls(snap.domain),
-        source_link=strip_controls(snap.source_link),
+        source_link=link if len(link) <= CARD_LINK_CHARS else "",
         assessment=assessment_view(state),
         claimed_by=person_view(state.claimed_by) if state.claimed_by else None,
         claim_delay=claim_delay,
         buttons=buttons_for(state),
         version=state.version,
-        notice=truncate(state.notice or "", LIST_ITEM_CHARS),
-    )
+        notice=_clean(state.notice or "", LIST_ITEM_CHARS),
+    ))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -41,10 +42,14 @@ class Handoffs(HandoffReads):
     async def register_workspace(
         self, key: WorkspaceKey, *, channel: str | None = None, conversation_ref: dict | None = None
     ) -> Workspace:
-        """Make the workspace known; with a channel, set where its escalation cards go."""
+        """Make the workspace known. `channel`: the installation's configured escalation channel (the
+        environment's HANDOFF_SLACK_CHANNEL / HANDOFF_TEAMS_CHANNEL_ID). The one policy on both platforms:
+        a channel chosen in chat (set_channel) wins; until one is, the configured channel applies and
+        follows the configuration when it changes."""
         async with self._transaction() as conn:
             workspace = await self._workspace(conn, key)
-            if channel is not None:
+            applies = channel is not None and not workspace.channel_set_in_chat
+            if applies and (channel, conversation_ref) != (workspace.escalation_channel, workspace.conversation_ref):
                 await store.set_workspace_channel(
                     conn, workspace_id=workspace.id, channel=channel, conversation_ref=conversation_ref
                 )
@@ -72,7 +77,7 @@ class Handoffs(HandoffReads):
                 data={"person": subject.external_id, "role": role},
                 now=self.clock(),
             )
-            return Person(subject.id, subject.external_id, subject.display_name, role)
+            return replace(subject, role=role)
 
     async def bootstrap_admin(self, *, workspace: WorkspaceKey, person: PersonKey) -> Person:
         """Make someone an admin without an admin's say-so: for the installer and the CLI."""
@@ -80,7 +85,7 @@ class Handoffs(HandoffReads):
             ws_id = await self._workspace_id(conn, workspace)
             subject = await self._person(conn, ws_id, person)
             await store.set_role(conn, person_id=subject.id, role="admin")
-            return Person(subject.id, subject.external_id, subject.display_name, "admin")
+            return replace(subject, role="admin")
 
     async def set_channel(
         self, *, workspace: WorkspaceKey, person: PersonKey, channel: str, conversation_ref: dict | None = None
@@ -98,9 +103,9 @@ class Handoffs(HandoffReads):
                     return ChannelChange(changed=False, first_admin=False, admins=admins)
                 await store.set_role(conn, person_id=actor.id, role="admin")
                 first_admin = True
-                admins = (*admins, Person(actor.id, actor.external_id, actor.display_name, "admin"))
+                admins = (*admins, replace(actor, role="admin"))
             await store.set_workspace_channel(
-                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref
+                conn, workspace_id=ws.id, channel=channel, conversation_ref=conversation_ref, in_chat=True
             )
             await store.insert_event(
                 conn, workspace_id=ws.id, kind="channel_set", actor_id=actor.id,

@@ -25,10 +25,13 @@ class WorkspaceKey:
 
 @dataclass(frozen=True)
 class PersonKey:
-    """How adapters name a person: the platform user id and the name to show."""
+    """How adapters name a person: the platform user id and the name to show. `chat_id`: the id the
+    platform addresses them by in messages, when it is not `external_id` (Teams: the `29:…` id of a
+    person keyed by their Entra object id)."""
 
     external_id: str
     display_name: str = ""
+    chat_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class Person:
     external_id: str
     display_name: str
     role: str
+    chat_id: str | None = None  # see PersonKey
+
+    @property
+    def address(self) -> str:
+        """The id to mention or message them by."""
+        return self.chat_id or self.external_id
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Workspace:
     name: str
     escalation_channel: str | None
     conversation_ref: dict[str, Any] | None = None
+    channel_set_in_chat: bool = False  # chosen in chat: the configured (environment) channel no longer applies
 
 
 @dataclass(frozen=True)

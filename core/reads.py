@@ -55,6 +55,15 @@ class HandoffReads(Scoped):
             rows = await store.list_queue(conn, workspace_id=ws_id, exclude_person_id=me.id, limit=limit)
             return [handoff_from_row(r) for r in rows]
 
+    async def newest_in_queue(self, *, workspace: WorkspaceKey, viewer: PersonKey, limit: int) -> tuple[list[HandoffState], int]:
+        """The newest `limit` open escalations (without the viewer's own), and how many are open in all."""
+        async with self._transaction() as conn:
+            ws_id = await self._workspace_id(conn, workspace)
+            me = await self._person(conn, ws_id, viewer)
+            rows = await store.list_queue(conn, workspace_id=ws_id, exclude_person_id=me.id, limit=limit, newest_first=True)
+            total = await store.count_queue(conn, workspace_id=ws_id, exclude_person_id=me.id)
+            return [handoff_from_row(r) for r in rows], total
+
     async def parked(self, *, workspace: WorkspaceKey, person: PersonKey, limit: int = 50) -> list[HandoffState]:
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)

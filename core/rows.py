@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from db import store
 from core.models import CardRecord, HandoffState, Person, Workspace
 from core.snapshot import Snapshot
 
@@ -17,6 +18,7 @@ def person_from_row(row: Any, prefix: str = "") -> Person | None:
         external_id=row[f"{p}external_id"],
         display_name=row[f"{p}display_name"],
         role=row[f"{p}role"],
+        chat_id=row.get(f"{p}chat_id") if hasattr(row, "get") else None,
     )
 
 
@@ -28,6 +30,7 @@ def workspace_from_row(row: Any) -> Workspace:
         name=row["name"],
         escalation_channel=row["escalation_channel"],
         conversation_ref=row["conversation_ref"],
+        channel_set_in_chat=bool((row["settings"] or {}).get(store.CHANNEL_SET_IN_CHAT)),
     )
 
 

@@ -28,7 +28,7 @@ class Scoped:
         # that names a ticket; the core knows only their names.
         self.observers = observers
         self._workspace_ids: dict[tuple[str, str], int] = {}
-        # (workspace id, external id) -> (person id, display name). Ids never change, so the hot
+        # (workspace id, external id) -> (person id, display name, chat id). Ids never change, so the hot
         # claim path skips the upsert; roles are not cached (the claim checks them in SQL).
         self._person_ids: dict[tuple[int, str], tuple[int, str]] = {}
 
@@ -63,14 +63,17 @@ class Scoped:
             workspace_id=workspace_id,
             external_id=key.external_id,
             display_name=key.display_name,
+            chat_id=key.chat_id,
             now=self.clock(),
         )
         person = person_from_row(row)
-        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), (person.id, person.display_name)))
+        learned = (person.id, person.display_name, person.chat_id)
+        conn.info[_LEARNED].append((self._person_ids, (workspace_id, key.external_id), learned))
         return person
 
     async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
         cached = self._person_ids.get((workspace_id, key.external_id))
-        if cached is not None and (not key.display_name or key.display_name == cached[1]):
+        if cached is not None and (not key.display_name or key.display_name == cached[1]) \
+                and (not key.chat_id or key.chat_id == cached[2]):
             return cached[0]
         return (await self._person(conn, workspace_id, key)).id

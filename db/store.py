@@ -55,19 +55,28 @@ async def get_workspace_by_id(conn: AsyncConnection, workspace_id: int) -> RowMa
     return (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).mappings().first()
 
 
+CHANNEL_SET_IN_CHAT = "channel_set_in_chat"  # a workspace setting: the channel was chosen in chat
+
+
 async def set_workspace_channel(
-    conn: AsyncConnection, *, workspace_id: int, channel: str, conversation_ref: dict | None
+    conn: AsyncConnection, *, workspace_id: int, channel: str, conversation_ref: dict | None, in_chat: bool = False
 ) -> None:
+    row = await get_workspace_by_id(conn, workspace_id)
+    settings = {**(row["settings"] or {}), CHANNEL_SET_IN_CHAT: in_chat}
     await conn.execute(
         update(workspaces)
         .where(workspaces.c.id == workspace_id)
-        .values(escalation_channel=channel, conversation_ref=conversation_ref)
+        .values(escalation_channel=channel, conversation_ref=conversation_ref, settings=settings)
     )
 
 
 async def upsert_person(
-    conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime
+    conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime,
+    chat_id: str | None = None,
 ) -> RowMapping:
+    refresh: dict[str, Any] = {"display_name": display_name} if display_name else {}
+    if chat_id:
+        refresh["chat_id"] = chat_id
     return await _upsert(
         conn,
         people,
@@ -75,11 +84,12 @@ async def upsert_person(
             "workspace_id": workspace_id,
             "external_id": external_id,
             "display_name": display_name or external_id,
+            "chat_id": chat_id,
             "role": "engineer",
             "created_at": now,
         },
         keys=["workspace_id", "external_id"],
-        refresh={"display_name": display_name} if display_name else {},
+        refresh=refresh,
     )
 
 
@@ -108,6 +118,7 @@ def _person_columns(alias, prefix: str) -> list:
         alias.c.id.label(f"{prefix}_id"),
         alias.c.external_id.label(f"{prefix}_external_id"),
         alias.c.display_name.label(f"{prefix}_display_name"),
+        alias.c.chat_id.label(f"{prefix}_chat_id"),
         alias.c.role.label(f"{prefix}_role"),
     ]
 
@@ -252,18 +263,24 @@ async def set_first_action(
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def list_queue(
-    conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None, limit: int
-) -> Sequence[RowMapping]:
-    stmt = _HANDOFF_VIEW.where(
-        handoffs.c.workspace_id == workspace_id,
-        handoffs.c.status == "open",
-        handoffs.c.intent == "escalate",
-    )
+def _queue_filter(workspace_id: int, exclude_person_id: int | None) -> list:
+    where = [handoffs.c.workspace_id == workspace_id, handoffs.c.status == "open", handoffs.c.intent == "escalate"]
     if exclude_person_id is not None:
-        stmt = stmt.where(handoffs.c.created_by != exclude_person_id)
-    stmt = stmt.order_by(handoffs.c.escalated_at, handoffs.c.id).limit(limit)
+        where.append(handoffs.c.created_by != exclude_person_id)
+    return where
+
+
+async def list_queue(
+    conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None, limit: int, newest_first: bool = False
+) -> Sequence[RowMapping]:
+    order = (handoffs.c.escalated_at.desc(), handoffs.c.id.desc()) if newest_first else (handoffs.c.escalated_at, handoffs.c.id)
+    stmt = _HANDOFF_VIEW.where(*_queue_filter(workspace_id, exclude_person_id)).order_by(*order).limit(limit)
     return (await conn.execute(stmt)).mappings().all()
+
+
+async def count_queue(conn: AsyncConnection, *, workspace_id: int, exclude_person_id: int | None) -> int:
+    stmt = select(func.count()).select_from(handoffs).where(*_queue_filter(workspace_id, exclude_person_id))
+    return (await conn.execute(stmt)).scalar_one()
 
 
 async def list_parked(

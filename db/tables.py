@@ -72,6 +72,8 @@ people = Table(
     Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False),
     Column("external_id", String(128), nullable=False),
     Column("display_name", String(256), nullable=False),
+    # The id the platform addresses them by in messages when it is not external_id (Teams: `29:…`).
+    Column("chat_id", String(128), nullable=True),
     Column("role", String(16), nullable=False, server_default="engineer"),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "external_id", name="uq_people_workspace_external"),

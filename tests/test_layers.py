@@ -86,3 +86,23 @@ def test_every_command_is_there_without_the_test_extra(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "p.zip").stat().st_size > 0
+
+
+def test_no_import_cycles_anywhere():
+    """The server calls each platform's install(); nothing imports the server back or registers itself."""
+    edges = graph()
+    assert {m: cycles_through(edges, m) for m in edges if cycles_through(edges, m)} == {}
+
+
+def test_core_imports_nothing_from_cards_or_the_platforms():
+    edges = graph()
+    wrong = {m: sorted(t for t in targets if t.split(".")[0] in ("cards", "bot", "demo", "standins"))
+             for m, targets in edges.items() if m.startswith("core")}
+    assert {m: t for m, t in wrong.items() if t} == {}
+
+
+def test_cards_are_pure():
+    edges = graph()
+    wrong = {m: sorted(t for t in targets if t.split(".")[0] in ("bot", "db", "demo", "standins"))
+             for m, targets in edges.items() if m.startswith("cards")}
+    assert {m: t for m, t in wrong.items() if t} == {}

@@ -1,7 +1,1 @@
-"""Slack: bolt app, handlers, delivery. Importing this registers the platform with the server."""
-
-from bot.server import PLATFORMS
-from bot.slack.app import install
-
-if install not in PLATFORMS:
-    PLATFORMS.append(install)
+"""Slack: bolt app, handlers, delivery; bot.slack.app.install wires it."""

@@ -21,6 +21,7 @@ from bot.services import Services
 from bot.slack.delivery import SlackDelivery
 from bot.slack.handlers import SlackHandlers
 from bot.slack.installations import Installations, SingleWorkspace
+from cards import messages, slack_messages
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
 from manifest.slack import EVENTS_PATH
@@ -71,6 +72,7 @@ def build_bolt_app(*, installations: Installations, registry: WorkspaceRegistry,
         request_verification_enabled=bool(signing_secret),
         client=AsyncWebClient(base_url=api_url, timeout=10),
         authorize=authorize,
+        user_facing_authorize_error_message=slack_messages.plain_text(messages.not_installed()),
         process_before_response=False,  # ack answers the HTTP request; the listener goes on after it
         logger=logging.getLogger("handoff.slack.bolt"),
     )

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -266,7 +267,7 @@ class SlackDelivery:
                 self._names[key] = profile.get("display_name") or profile.get("real_name") or view.name
             except (RetryLater, PermanentFailure):
                 return view
-        return person_view(Person(person.id, person.external_id, self._names[key], person.role))
+        return person_view(replace(person, display_name=self._names[key]))
 
     async def _thread_message(self, state: HandoffState, reply: Reply) -> Message:
         team, now = state.workspace.external_id, self.clock()

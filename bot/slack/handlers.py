@@ -34,6 +34,7 @@ from cards.slack_views import (
     list_blocks,
     list_fallback_text,
 )
+from cards.limits import SLACK_MAX_BLOCKS
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.errors import DatabaseUnavailable
@@ -97,9 +98,10 @@ class SlackHandlers:
         workspace, person = workspace_of(body), person_of(body)
         now = self.handoffs.clock()
         parked = [build_card_view(h, now=now) for h in await self.handoffs.parked(workspace=workspace, person=person)]
-        queue = [build_card_view(h, now=now) for h in await self.handoffs.queue(workspace=workspace, viewer=person)]
-        return {"response_type": "ephemeral", "text": list_fallback_text(parked=parked, queue=queue),
-                "blocks": list_blocks(parked=parked, queue=queue)}
+        newest, total = await self.handoffs.newest_in_queue(workspace=workspace, viewer=person, limit=SLACK_MAX_BLOCKS)
+        queue = [build_card_view(h, now=now) for h in newest]
+        return {"response_type": "ephemeral", "text": list_fallback_text(parked=parked, queue_total=total),
+                "blocks": list_blocks(parked=parked, queue=queue, queue_total=total)}
 
     async def on_escalate_thread(self, ack, body, client) -> None:
         """Message shortcut: the same modal, prefilled from the message, then enriched with the thread."""

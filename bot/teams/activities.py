@@ -38,13 +38,20 @@ def workspace_key(activity: Activity, default_tenant: str | None = None) -> Work
 
 
 def person_key(activity: Activity) -> PersonKey | None:
-    """The sender, keyed by their Entra object id when the activity carries it (as Teams does for every
+    """The sender, keyed by their Entra object id when the activity carries it (Teams sends it for every
     user), so the senior picked in the dialog (the picker submits object ids) and the same senior
-    clicking Pick Up are one person; by the channel id (`29:…`) otherwise."""
+    clicking Pick Up are one person; their `29:…` id is kept for mentions. Else keyed by that id."""
     sender = activity.from_property
     if sender is None or not sender.id:
         return None
-    return PersonKey(sender.id, sender.name or "")
+    return account_key(sender.id, sender.name, sender.aad_object_id)
+
+
+def account_key(channel_id: str, name: str | None, aad_object_id: str | None) -> PersonKey:
+    object_id = (aad_object_id or "").strip().lower()
+    if is_object_id(object_id):
+        return PersonKey(object_id, name or "", chat_id=channel_id)
+    return PersonKey(channel_id, name or "")
 
 
 def channel_id(activity: Activity) -> str | None:
@@ -67,13 +74,14 @@ def role_command(command: str) -> str | None:
 
 
 def mentioned_people(activity: Activity) -> list[PersonKey]:
-    """The people @mentioned in a message, without the bot itself, each once."""
+    """The people @mentioned in a message, without the bot itself, each once. A mention carries the
+    `29:…` id only: the agent looks up each one's object id (account_key) before using it."""
     bot = activity.recipient.id if activity.recipient else None
     people: dict[str, PersonKey] = {}
     for mention in activity.get_mentions():
         who = mention.mentioned
         if who is not None and who.id and who.id != bot:
-            people.setdefault(who.id, PersonKey(who.id, who.name or ""))
+            people.setdefault(who.id, account_key(who.id, who.name, who.aad_object_id))
     return list(people.values())
 
 

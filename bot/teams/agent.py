@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, InvokeResponse
 from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from bot.config import Settings
 from bot.teams import activities as parse
@@ -72,7 +73,7 @@ class HandoffAgent:
         if "use this channel" in command:
             await context.send_activity(await self.use_this_channel(activity))
         elif role is not None:
-            await context.send_activity(await self.give_role(activity, role))
+            await context.send_activity(await self.give_role(activity, role, members=self._members(context)))
         elif "escalate" in command:
             launcher = Attachment(content_type=cards.CARD_CONTENT_TYPE,
                                   content=cards.launcher_card(plain_text(admin_messages.launcher())))
@@ -101,10 +102,34 @@ class HandoffAgent:
         log.info("teams tenant %s: escalation channel set to %s by %s", workspace.external_id, channel, person.external_id)
         return plain_text(admin_messages.channel_set(first_admin=change.first_admin))
 
-    async def give_role(self, activity: Activity, role: str) -> str:
+    @staticmethod
+    def _members(context: TurnContext) -> Callable[[PersonKey], Awaitable[PersonKey]]:
+        """Looks up a mentioned person's Entra object id (a mention carries only their `29:…` id) through
+        the connector's conversation-member API, so a role lands on the row their clicks will use."""
+        activity = context.activity
+
+        async def lookup(person: PersonKey) -> PersonKey:
+            if person.chat_id is not None or activity.conversation is None:
+                return person
+            client = context.services.get(ConnectorClientBase) if context.services else None
+            if client is None:
+                return person
+            try:
+                member = await client.conversations.get_conversation_member(activity.conversation.id, person.external_id)
+            except Exception as error:  # the connector said no (or is down): keep the id we have
+                log.warning("could not look up a mentioned member: %s", error.__class__.__name__)
+                return person
+            return parse.account_key(person.external_id, person.display_name or member.name, member.aad_object_id)
+
+        return lookup
+
+    async def give_role(self, activity: Activity, role: str, *,
+                        members: Callable[[PersonKey], Awaitable[PersonKey]] | None = None) -> str:
         """'@Handoff make @Carol engineer': an admin sets the role of everyone they @mention."""
         workspace, admin = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id), parse.person_key(activity)
         people = parse.mentioned_people(activity)
+        if members is not None:
+            people = [await members(person) for person in people]
         if workspace is None or admin is None or not people:
             return plain_text(admin_messages.role_how())
         done = []
@@ -118,17 +143,15 @@ class HandoffAgent:
     # --- the dialog ------------------------------------------------------------------------
 
     async def _workspace(self, activity: Activity) -> WorkspaceKey | None:
-        """The tenant's workspace; the channel from the environment applies until one is set in Teams."""
+        """The tenant's workspace, with the configured channel (the core decides whether it applies)."""
         key = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         if key is None:
             return None
         env_channel, env_url = self.settings.teams_channel_id, self.settings.teams_service_url
         if env_channel and env_url:
-            workspace = await self.handoffs.register_workspace(key)
-            if not workspace.escalation_channel:
-                reference = {"channelId": "msteams", "serviceUrl": env_url,
-                             "conversation": {"id": env_channel, "tenantId": key.external_id}}
-                await self.handoffs.register_workspace(key, channel=env_channel, conversation_ref=reference)
+            reference = {"channelId": "msteams", "serviceUrl": env_url,
+                         "conversation": {"id": env_channel, "tenantId": key.external_id}}
+            await self.handoffs.register_workspace(key, channel=env_channel, conversation_ref=reference)
         return key
 
     async def on_dialog_submit(self, activity: Activity, data: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +161,7 @@ class HandoffAgent:
         values = {**fields, cards.TARGET_FIELD: target_id}  # what the user entered, kept if we re-show the form
         snapshot = validate_snapshot(fields)
         errors = dict(snapshot.errors) if isinstance(snapshot, Invalid) else {}
-        target_problem = self._target_problem(activity, target_id)
+        target_problem = self._target_problem(target_id)
         if target_problem:
             errors[cards.TARGET_FIELD] = target_problem
         if errors:
@@ -169,14 +192,10 @@ class HandoffAgent:
         return cards.dialog_message(plain_text(said))
 
     @staticmethod
-    def _target_problem(activity: Activity, target_id: str) -> str | None:
-        if not target_id:
-            return None
-        if not parse.is_object_id(target_id):
+    def _target_problem(target_id: str) -> str | None:
+        """A choice not from the picker; naming yourself is refused by the core, on both platforms."""
+        if target_id and not parse.is_object_id(target_id):
             return plain_text(messages.target_not_a_person())
-        sender = activity.from_property
-        if sender is not None and sender.aad_object_id and sender.aad_object_id.lower() == target_id.lower():
-            return plain_text(messages.target_is_you())
         return None
 
     # --- card buttons (Universal Actions) ----------------------------------------------------

@@ -172,7 +172,7 @@ class TeamsDelivery:
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=self.app_id),
-            members=[ChannelAccount(id=reply.person.external_id)],
+            members=[ChannelAccount(id=reply.person.address)],
             tenant_id=state.workspace.external_id,
             channel_data={"tenant": {"id": state.workspace.external_id}},
             activity=self._message_activity(said),
@@ -182,7 +182,7 @@ class TeamsDelivery:
             return None
 
         try:
-            await self._call(f"dm:{reply.person.external_id}", lambda: self.adapter.create_conversation(
+            await self._call(f"dm:{reply.person.address}", lambda: self.adapter.create_conversation(
                 self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, nothing
             ))
         except PermanentFailure:

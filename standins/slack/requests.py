@@ -52,12 +52,13 @@ def _user(actor: Actor) -> dict[str, Any]:
     return {"id": actor.user_id, "username": actor.name.lower(), "name": actor.name.lower(), "team_id": actor.team_id}
 
 
-def slash_command(actor: Actor, text: str = "", *, command: str = "/escalate") -> Body:
+def slash_command(actor: Actor, text: str = "", *, command: str = "/escalate",
+                  response_url: str = "https://hooks.slack.invalid/commands/1") -> Body:
     return _form({
         "token": "legacy-unused", "team_id": actor.team_id, "team_domain": "acme",
         "channel_id": actor.channel_id, "channel_name": "help-desk", "user_id": actor.user_id,
         "user_name": actor.name.lower(), "command": command, "text": text, "api_app_id": "A-HANDOFF",
-        "response_url": "https://hooks.slack.invalid/commands/1", "trigger_id": trigger_id(),
+        "response_url": response_url, "trigger_id": trigger_id(),
     })
 
 

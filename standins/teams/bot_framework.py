@@ -91,6 +91,7 @@ class FakeBotFramework:
         self.issued_tokens: set[str] = set()
         self.messages: dict[str, dict[str, Any]] = {}  # activity id -> latest activity body
         self.created: list[tuple[str, str]] = []  # (conversation id, first activity id) per create
+        self.members: dict[str, dict[str, Any]] = {}  # 29: id -> TeamsChannelAccount, for member look-ups
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
         self._ids = itertools.count(1_700_000_000_001)
 
@@ -98,6 +99,10 @@ class FakeBotFramework:
 
     def fail_next(self, kind: str, status: int = 429, *, times: int = 1, retry_after: float | None = None) -> None:
         self._failures.setdefault(kind, []).extend([(status, retry_after)] * times)
+
+    def add_member(self, account: dict[str, Any]) -> None:
+        """Someone the connector knows (id, name, aadObjectId), for GET …/members/{id}."""
+        self.members[account["id"]] = account
 
     def of_kind(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]
@@ -130,6 +135,7 @@ class FakeBotFramework:
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
         return app
 
     async def _openid(self, request: web.Request) -> web.Response:
@@ -220,6 +226,23 @@ class FakeBotFramework:
             return web.json_response({"error": {"code": "ActivityNotFound"}}, status=404)
         self.messages[call.activity_id] = call.body
         return web.json_response({"id": call.activity_id})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        """GET /v3/conversations/{id}/members/{userId}: one member as a TeamsChannelAccount (id, name,
+        aadObjectId, ...), or 404 MemberNotFoundInConversation
+        (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/get-teams-context#get-single-member-details)."""
+        call = Call("member", request.method, request.path, request.match_info["conversation"],
+                    None, {"member": request.match_info["member"]})
+        refusal = self._refuse(request, "member")
+        if refusal is not None:
+            self.refused.append((call, refusal.status))
+            return refusal
+        self.calls.append(call)
+        account = self.members.get(request.match_info["member"])
+        if account is None:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation",
+                                                 "message": "The member is not in this conversation."}}, status=404)
+        return web.json_response({"userRole": "user", **account})
 
     # --- reading what the bot did ------------------------------------------------------
 

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from cards import limits
+from cards import limits, teams
 from cards.slack import (
     block_kit_builder_url,
     card_message,
@@ -154,6 +154,38 @@ def test_everything_stays_within_block_kit_limits():
     for _, text in all_text(msg["blocks"]):
         assert len(text) <= limits.SLACK_SECTION_TEXT
     assert 0 < len(msg["text"]) <= limits.SLACK_FALLBACK_TEXT
+
+
+def largest_escalation(**overrides) -> HandoffState:
+    """Every field at the most the product accepts: the form's limits, the model's answer as stored."""
+    words = lambda n: ("word " * n)[:n]  # noqa: E731
+    snap = Snapshot(summary=words(2000), tried=words(3000), notes=words(3000), urgency="critical",
+                    ticket=words(100), domain=words(100), source_link="https://x.slack.com/" + "a" * 980)
+    assessment = {"summary": words(limits.FIELD_CHARS), "confidence": "high",
+                  "likely_causes": [words(limits.LIST_ITEM_CHARS)] * limits.MAX_LIST_ITEMS,
+                  "next_steps": [words(limits.LIST_ITEM_CHARS)] * limits.MAX_LIST_ITEMS}
+    return state(snapshot=snap, assessment=assessment, assessment_state="ready", **overrides)
+
+
+def test_the_largest_escalation_stays_within_slacks_message_text_budget():
+    msg = card_message(build_card_view(largest_escalation(), now=T0))
+    total = sum(len(text) for _, text in all_text(msg["blocks"]))
+    assert total <= limits.SLACK_MESSAGE_TEXT, total
+    sections = {b["elements"][0]["elements"][0]["text"].strip(): b["elements"][0]["elements"][1]["text"]
+                for b in msg["blocks"] if b["type"] == "rich_text" and len(b["elements"][0]["elements"]) == 2}
+    assert all(text.endswith("…") for text in sections.values()), "the longest sections were cut"
+    lengths = {len(text) for text in sections.values()}
+    assert len(lengths) == 1, "cut to one length: longest first, so nothing short was touched"
+    teams_card = teams.escalation_card(build_card_view(largest_escalation(), now=T0))
+    assert len(json.dumps(teams_card, ensure_ascii=False).encode()) <= limits.TEAMS_CARD_BYTES
+
+
+def test_a_short_section_is_not_cut_to_make_room():
+    small = largest_escalation()
+    small = state(snapshot=Snapshot(summary="Short problem", tried="x" * 3000, notes="y" * 3000),
+                  assessment=small.assessment, assessment_state="ready")
+    view = build_card_view(small, now=T0)
+    assert view.summary == "Short problem" and view.assessment.next_steps[0].endswith("word")
 
 
 def test_modal_fields_map_to_snapshot_fields_and_respect_limits():

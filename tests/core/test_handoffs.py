@@ -252,3 +252,20 @@ async def test_only_admins_move_the_channel_once_one_is_set(handoffs):
     moved = await handoffs.set_channel(workspace=ACME, person=DANA, channel="C-3")
     assert moved.changed and not moved.first_admin
     assert (await handoffs.register_workspace(ACME)).escalation_channel == "C-3"
+
+
+async def test_one_channel_policy_a_channel_chosen_in_chat_wins_over_the_configured_one(handoffs):
+    """Both platforms: the configured (environment) channel applies, and follows the configuration,
+    until someone chooses a channel in chat; from then on a restart with the environment changes nothing."""
+    assert (await handoffs.register_workspace(ACME, channel="C-ENV")).escalation_channel == "C-ENV"
+    assert (await handoffs.register_workspace(ACME, channel="C-ENV-2")).escalation_channel == "C-ENV-2"
+    await handoffs.set_channel(workspace=ACME, person=DANA, channel="C-CHAT")
+    restarted = await handoffs.register_workspace(ACME, channel="C-ENV-2")
+    assert restarted.escalation_channel == "C-CHAT" and restarted.channel_set_in_chat
+
+
+async def test_naming_yourself_as_the_senior_is_refused_and_records_nothing(handoffs):
+    await handoffs.register_workspace(ACME, channel="C-ESC")
+    outcome = await handoffs.escalate(workspace=ACME, author=DANA, snapshot=snapshot(), target=DANA)
+    assert outcome == Refused("self_target")
+    assert await handoffs.queue(workspace=ACME, viewer=CAROL) == []

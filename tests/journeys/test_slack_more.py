@@ -4,7 +4,9 @@ from bot.config import Settings
 from bot.server import create_app
 from bot.slack.app import SLACK
 from standins.slack import requests as slack
+from core.models import PersonKey
 from standins.slack.requests import Actor
+from tests.factories import snapshot
 from tests.journeys.slack_bot import CHANNEL, DANA, JAMIE, eventually, running_bot, slack_person, workspace
 
 
@@ -28,14 +30,34 @@ async def test_app_home_shows_the_open_queue(sqlite_url):
         assert [b["accessory"]["action_id"] for b in home["blocks"] if "accessory" in b] == ["handoff_pickup"]
 
 
-async def test_a_request_from_another_workspace_changes_nothing(sqlite_url):
+async def test_a_request_from_another_workspace_is_told_and_changes_nothing(sqlite_url):
     async with running_bot(sqlite_url) as bot:
         stranger = Actor("U-EVE", "Eve", team_id="T-GLOBEX")
-        answer = await bot.send(slack.slash_command(stranger, "let me in"))
-        assert answer.status != 200 or not answer.text.strip().startswith("{")
+        response_url = bot.fake.response_url(user="U-EVE", channel=None)
+        answer = await bot.send(slack.slash_command(stranger, "let me in", response_url=response_url))
+        assert answer.status == 200
+        [told] = bot.fake.ephemerals_for("U-EVE")
+        assert told["text"] == "Handoff isn't set up for this workspace, so nothing happened. Ask your admin to install it."
         answer = await bot.send(slack.view_submission(stranger, view_id="V-EVE", values=slack.modal_values(summary="x")))
+        assert answer.status == 200 and "isn't set up for this workspace" in answer.text
         assert bot.fake.calls_to("views.open") == []
         assert await bot.handoffs.queue(workspace=workspace(), viewer=slack_person(DANA)) == []
+
+
+async def test_the_list_is_one_message_of_at_most_50_blocks_newest_first(sqlite_url):
+    """60 open escalations: the list shows the newest that fit, then says how many more and where."""
+    async with running_bot(sqlite_url) as bot:
+        await bot.handoffs.register_workspace(workspace(), channel=CHANNEL)
+        for i in range(60):
+            author = PersonKey(f"U-JUNIOR-{i:02d}", f"junior{i:02d}")
+            await bot.handoffs.escalate(workspace=workspace(), author=author, snapshot=snapshot(summary=f"Problem {i:02d}"))
+        listing = (await bot.send(slack.slash_command(DANA, "list"))).json()
+        blocks = listing["blocks"]
+        assert len(blocks) == 50 and listing["response_type"] == "ephemeral"
+        items = [b["text"]["text"].split("*")[1] for b in blocks if b.get("accessory", {}).get("action_id") == "handoff_pickup"]
+        assert items == [f"Problem {i:02d}" for i in range(59, 13, -1)], "the 46 newest, newest first"
+        assert blocks[-1]["elements"][0]["text"] == "and 14 more — see Handoff's App Home."
+        assert listing["text"] == "0 parked, 60 open escalations"
 
 
 def test_socket_mode_needs_no_public_route(tmp_path):

@@ -15,6 +15,7 @@ from core.models import PersonKey
 from tests.factories import snapshot
 from tests.teams.harness import (
     ACME_TEAMS,
+    key,
     CHANNEL,
     claude_against_fake,
     card_action,
@@ -130,9 +131,8 @@ async def test_the_author_and_a_viewer_are_refused_and_the_card_stays(db):
         await bot.drain()
         conversation, activity_id, card = posted_card(bot)
         handoff_id = card["actions"][0]["data"]["handoff_id"]
-        await bot.handoffs.bootstrap_admin(workspace=ACME_TEAMS, person=PersonKey(admin["id"], admin["name"]))
-        await bot.handoffs.set_role(workspace=ACME_TEAMS, admin=PersonKey(admin["id"]),
-                                    person=PersonKey(viewer["id"]), role="viewer")
+        await bot.handoffs.bootstrap_admin(workspace=ACME_TEAMS, person=key(admin))
+        await bot.handoffs.set_role(workspace=ACME_TEAMS, admin=key(admin), person=key(viewer), role="viewer")
         edits = len(bot.fake.of_kind("update"))
 
         for person, says in ((junior, "escalated this one yourself"), (viewer, "for the engineer role")):

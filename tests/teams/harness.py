@@ -40,6 +40,11 @@ def teams_user(name: str) -> dict[str, str]:
     return {"id": f"29:{name.lower().replace(' ', '-')}", "name": name, "aadObjectId": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))}
 
 
+def key(user: dict) -> PersonKey:
+    """How the bot keys a Teams user: their Entra object id, with their `29:` id for mentions."""
+    return PersonKey(user["aadObjectId"], user["name"], chat_id=user["id"])
+
+
 def _activity(kind: str, *, sender: dict, conversation: dict, service_url: str, channel_data: dict | None = None,
               **fields: Any) -> dict[str, Any]:
     return {
@@ -165,11 +170,14 @@ async def teams_bot(database: Database, *, assessor: Any = None, **overrides: An
 
 async def say(bot: TeamsBot, text: str, *, sender: dict, channel: str | None = CHANNEL, mentions=()) -> str:
     """Send a message (in `channel`, @Handoff; None: in a personal chat) -> the text the bot answered."""
+    for person in mentions:  # Teams knows them: the bot looks each mention up (a mention has no object id)
+        bot.fake.add_member(person)
     before = len(bot.fake.calls)
     status, _ = await bot.send(message(text, sender=sender, service_url=bot.fake.service_url, in_channel=channel,
                                        mentions=list(mentions)))
     assert status in (200, 202)
     [answer] = [c for c in bot.fake.calls[before:] if c.kind in ("reply", "send")]
+    assert not bot.fake.refused, bot.fake.refused
     return answer.body.get("text") or ""
 
 
