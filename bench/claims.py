@@ -2,9 +2,12 @@
 
     python bench/claims.py [--pg postgresql://postgres@127.0.0.1:5432/test] [--claims 2000]
 
-Creates a throwaway database, measures the winning path (every claim takes a fresh handoff) and the
-conflict path (every claim hits an already-claimed one) at 1, 8 and 32 concurrent claimers, then the
-same conditional UPDATE issued by raw asyncpg in the same run: the database's own ceiling here.
+Creates a throwaway database and measures, at 1, 8 and 32 concurrent claimers:
+- won/s: the winning path (every claim takes a fresh handoff), as shipped: one statement;
+- before/s: the same winning claim as separate statements in a transaction (BEGIN, UPDATE, INSERT
+  event, INSERT jobs, SELECT, COMMIT), as it was before the one-statement claim;
+- conflict/s: every claim hits an already-claimed handoff;
+- raw UPDATE/s: the same conditional UPDATE issued by raw asyncpg: the database's own ceiling here.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ async def main() -> None:
     try:
         await migrate.upgrade(database)
         handoffs = Handoffs(database)
+        stepwise = Handoffs(database)
+        stepwise.claim_in_one_statement = False
         await handoffs.register_workspace(WS, channel="C-BENCH")
         people = [PersonKey(f"U-{i:03d}", f"Senior {i}") for i in range(max(CONCURRENCY))]
         raw = await asyncpg.create_pool(raw_url, min_size=max(CONCURRENCY), max_size=max(CONCURRENCY))
@@ -87,19 +92,23 @@ async def main() -> None:
             await handoffs.queue(workspace=WS, viewer=p, limit=1)
         person_ids = [await raw.fetchval("SELECT id FROM people WHERE external_id=$1", p.external_id) for p in people]
 
-        async def service_claim(handoff_id, i, expect):
-            outcome = await handoffs.claim(workspace=WS, person=people[i], handoff_id=handoff_id)
-            assert isinstance(outcome, expect), outcome
+        async def service_claim(service, handoff_id, i):
+            outcome = await service.claim(workspace=WS, person=people[i], handoff_id=handoff_id)
+            assert isinstance(outcome, Won), outcome
 
         async def raw_claim(handoff_id, i):
             await raw.fetchval(RAW_CLAIM, handoff_id, ws_id, person_ids[i])
 
+        for service in (handoffs, stepwise):  # ids learned before timing, as in a running process
+            await service.claim(workspace=WS, person=people[0], handoff_id=uuid.uuid4())
         rows = []
         for c in CONCURRENCY:
-            won, lost, bare = [], [], []
+            won, before, lost, bare = [], [], [], []
             for _ in range(args.repeat):
                 fresh = await make_handoffs(handoffs, args.claims)
-                won.append(await run_claimers(fresh, c, lambda h, i: service_claim(h, i, Won)))
+                before.append(await run_claimers(fresh, c, lambda h, i: service_claim(stepwise, h, i)))
+                fresh = await make_handoffs(handoffs, args.claims)
+                won.append(await run_claimers(fresh, c, lambda h, i: service_claim(handoffs, h, i)))
                 # The same handoffs again, by other people: every claim is a conflict.
                 shifted = people[1:] + people[:1]
                 lost.append(await run_claimers(
@@ -107,7 +116,7 @@ async def main() -> None:
                 ))
                 fresh = await make_handoffs(handoffs, args.claims)
                 bare.append(await run_claimers(fresh, c, raw_claim))
-            rows.append((c, statistics.median(won), statistics.median(lost), statistics.median(bare)))
+            rows.append((c, *(statistics.median(x) for x in (won, before, lost, bare))))
         await raw.close()
     finally:
         await database.dispose()
@@ -115,9 +124,11 @@ async def main() -> None:
         await admin.close()
 
     print(f"PostgreSQL claims/s, {args.claims} claims per run, median of {args.repeat} runs, {os.cpu_count()} cores")
-    print(f"{'claimers':>8} {'won/s':>9} {'conflict/s':>11} {'raw UPDATE/s':>13} {'won/raw':>8} {'conflict/raw':>13}")
-    for c, won, lost, bare in rows:
-        print(f"{c:>8} {won:>9.0f} {lost:>11.0f} {bare:>13.0f} {won / bare:>8.2f} {lost / bare:>13.2f}")
+    print(f"{'claimers':>8} {'won/s':>7} {'before/s':>9} {'conflict/s':>11} {'raw UPDATE/s':>13} "
+          f"{'won/raw':>8} {'before/raw':>11} {'conflict/raw':>13}")
+    for c, won, before, lost, bare in rows:
+        print(f"{c:>8} {won:>7.0f} {before:>9.0f} {lost:>11.0f} {bare:>13.0f} "
+              f"{won / bare:>8.2f} {before / bare:>11.2f} {lost / bare:>13.2f}")
 
 
 if __name__ == "__main__":

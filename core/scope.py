@@ -35,11 +35,12 @@ class Scoped:
     # --- workspaces and people -----------------------------------------------------------
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Any]:
+    async def _transaction(self, *, one_statement: bool = False) -> AsyncIterator[Any]:
         """A transaction that also learns workspace and person ids for the caches, but only once
-        committed: another transaction must never use an id whose row it cannot see yet."""
+        committed: another transaction must never use an id whose row it cannot see yet.
+        `one_statement`: see Database.transaction."""
         learned: list[tuple[dict, tuple, Any]] = []
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(one_statement=one_statement) as conn:
             conn.info[_LEARNED] = learned
             yield conn
             conn.info.pop(_LEARNED, None)

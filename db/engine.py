@@ -79,13 +79,16 @@ class Database:
         return self.dialect == "postgresql"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
         """One transaction: commits when the block ends, rolls back on any error.
 
+        `one_statement=True`: the caller promises that each statement it issues is whole by itself
+        (a hot path written as one statement). PostgreSQL then runs them in autocommit, which saves
+        the BEGIN and COMMIT round trips; SQLite still wraps the block in one transaction.
         Connection-level failures surface as DatabaseUnavailable so callers can answer plainly.
         """
         try:
-            async with self.engine.begin() as conn:
+            async with self._connection(one_statement) as conn:
                 conn.info.pop(JOBS_ENQUEUED, None)
                 yield conn
                 enqueued = conn.info.pop(JOBS_ENQUEUED, False)
@@ -101,6 +104,15 @@ class Database:
         if enqueued:
             for wake in self.on_jobs_committed:
                 wake()
+
+    @asynccontextmanager
+    async def _connection(self, autocommit: bool) -> AsyncIterator[AsyncConnection]:
+        if not (autocommit and self.is_postgresql):
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -62,9 +62,14 @@ async def enqueue_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
         return 0
     added = len((await conn.execute(_INSERT_JOBS[conn.dialect.name], rows)).all())
     if added:
-        # Database.transaction wakes workers after the commit, so a rolled-back job wakes nobody.
-        conn.info[JOBS_ENQUEUED] = True
+        mark_enqueued(conn)
     return added
+
+
+def mark_enqueued(conn: AsyncConnection) -> None:
+    """Jobs were added in this transaction: Database.transaction wakes workers after the commit,
+    so a rolled-back job wakes nobody."""
+    conn.info[JOBS_ENQUEUED] = True
 
 
 async def enqueue(conn: AsyncConnection, **fields: Any) -> bool:

@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import outbox
 from db.tables import cards, events, handoffs, people, workspaces
+from db.tables import jobs as jobs_table
 
 
 def dialect_insert(conn: AsyncConnection, table):
@@ -123,36 +125,38 @@ def _person_columns(alias, prefix: str) -> list:
     ]
 
 
-_HANDOFF_VIEW = (
-    select(
-        handoffs,
-        workspaces.c.platform.label("ws_platform"),
-        workspaces.c.external_id.label("ws_external_id"),
-        workspaces.c.name.label("ws_name"),
-        workspaces.c.escalation_channel.label("ws_escalation_channel"),
-        workspaces.c.conversation_ref.label("ws_conversation_ref"),
-        *_person_columns(_author, "p_author"),
-        *_person_columns(_target, "p_target"),
-        *_person_columns(_claimer, "p_claimer"),
-        cards.c.id.label("card_id"),
-        cards.c.platform.label("card_platform"),
-        cards.c.channel.label("card_channel"),
-        cards.c.message_ref.label("card_message_ref"),
-        cards.c.conversation_ref.label("card_conversation_ref"),
-        cards.c.service_url.label("card_service_url"),
-        cards.c.rendered_version.label("card_rendered_version"),
-        cards.c.state.label("card_state"),
+def _handoff_view(source) -> Select:
+    """A handoff with its workspace, people and card. `source` is the handoffs table, or a CTE with
+    its columns (the rows a statement just changed, which the same statement cannot re-read)."""
+    return (
+        select(
+            source,
+            workspaces.c.platform.label("ws_platform"),
+            workspaces.c.external_id.label("ws_external_id"),
+            workspaces.c.name.label("ws_name"),
+            workspaces.c.escalation_channel.label("ws_escalation_channel"),
+            workspaces.c.conversation_ref.label("ws_conversation_ref"),
+            *_person_columns(_author, "p_author"),
+            *_person_columns(_target, "p_target"),
+            *_person_columns(_claimer, "p_claimer"),
+            cards.c.id.label("card_id"),
+            cards.c.platform.label("card_platform"),
+            cards.c.channel.label("card_channel"),
+            cards.c.message_ref.label("card_message_ref"),
+            cards.c.conversation_ref.label("card_conversation_ref"),
+            cards.c.service_url.label("card_service_url"),
+            cards.c.rendered_version.label("card_rendered_version"),
+            cards.c.state.label("card_state"),
+        )
+        .join(workspaces, workspaces.c.id == source.c.workspace_id)
+        .join(_author, _author.c.id == source.c.created_by)
+        .outerjoin(_target, _target.c.id == source.c.target_id)
+        .outerjoin(_claimer, _claimer.c.id == source.c.claimed_by)
+        .outerjoin(cards, and_(cards.c.handoff_id == source.c.id, cards.c.platform == workspaces.c.platform))
     )
-    .join(workspaces, workspaces.c.id == handoffs.c.workspace_id)
-    .join(_author, _author.c.id == handoffs.c.created_by)
-    .outerjoin(_target, _target.c.id == handoffs.c.target_id)
-    .outerjoin(_claimer, _claimer.c.id == handoffs.c.claimed_by)
-    .outerjoin(
-        cards, and_(cards.c.handoff_id == handoffs.c.id, cards.c.platform == workspaces.c.platform)
-    )
-)
 
 
+_HANDOFF_VIEW = _handoff_view(handoffs)
 _HANDOFF_BY_ID = _HANDOFF_VIEW.where(handoffs.c.id == bindparam("handoff_id"))
 _HANDOFF_IN_WORKSPACE = _HANDOFF_BY_ID.where(handoffs.c.workspace_id == bindparam("workspace_id"))
 
@@ -201,19 +205,90 @@ _CLAIM = (
         version=handoffs.c.version + 1,
         updated_at=bindparam("b_now"),
     )
-    .returning(handoffs.c.version)
+    .returning(*handoffs.c)
 )
 
 
 async def claim_handoff(
-    conn: AsyncConnection, *, handoff_id: uuid.UUID, workspace_id: int, person_id: int, now: datetime
-) -> int | None:
-    """The single-winner claim: one conditional UPDATE. Returns the new version, or None if it lost.
+    conn: AsyncConnection,
+    *,
+    handoff_id: uuid.UUID,
+    workspace_id: int,
+    person_id: int,
+    now: datetime,
+    event: dict[str, Any],
+    jobs: list[dict[str, Any]],
+    in_steps: bool = False,
+) -> RowMapping | None:
+    """The single-winner claim: one conditional UPDATE whose row count decides (DESIGN invariant 2),
+    and only if it won, the `event` row (see event_row) and the `jobs` rows (outbox.job) it causes.
+    Returns the claimed handoff (as load_handoff), or None if it lost.
 
     Viewers, the author, other workspaces and anything not open all fail the WHERE clause.
+    PostgreSQL: all of it is one statement (data-modifying CTEs), so a caller in
+    Database.transaction(one_statement=True) pays one round trip. SQLite has no such CTEs: the same
+    UPDATE, then the inserts and the read, in the caller's transaction; `in_steps=True` takes that
+    path on PostgreSQL too (bench/claims.py's "before" figure).
     """
+    if in_steps or conn.dialect.name != "postgresql":
+        return await _claim_in_steps(
+            conn, handoff_id=handoff_id, workspace_id=workspace_id, person_id=person_id, now=now, event=event, jobs=jobs
+        )
     params = {"b_handoff_id": handoff_id, "b_workspace_id": workspace_id, "b_person_id": person_id, "b_now": now}
-    return (await conn.execute(_CLAIM, params)).scalar_one_or_none()
+    params.update({f"e_{name}": value for name, value in event.items()})
+    for i, row in enumerate(jobs):
+        params.update({f"j{i}_{name}": value for name, value in row.items()})
+    shape = (tuple(event), tuple(tuple(row) for row in jobs))
+    stmt = _CLAIM_STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _CLAIM_STATEMENTS[shape] = _claim_statement(*shape)
+    row = (await conn.execute(stmt, params)).mappings().first()
+    if row is not None and jobs:
+        outbox.mark_enqueued(conn)
+    return row
+
+
+_CLAIM_STATEMENTS: dict[tuple, Select] = {}  # built once per shape of event and jobs
+
+
+def _claim_statement(event: tuple[str, ...], jobs: tuple[tuple[str, ...], ...]) -> Select:
+    """PostgreSQL: WITH claimed AS (the conditional UPDATE), INSERT the event and the jobs FROM
+    claimed (so nothing is written when it lost), SELECT the handoff view FROM claimed."""
+    claimed = _CLAIM.cte("claimed")
+    event_rows = _bound_row(events, event, "e_", claimed)
+    ctes = [pg_insert(events).from_select(list(event), event_rows).cte("claim_event")]
+    if jobs:
+        job_rows = union_all(*[_bound_row(jobs_table, row, f"j{i}_", claimed) for i, row in enumerate(jobs)])
+        ctes.append(
+            pg_insert(jobs_table)
+            .from_select(list(jobs[0]), job_rows)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=text("state = 'pending'"))
+            .cte("claim_jobs")
+        )
+    return _handoff_view(claimed).add_cte(*ctes)
+
+
+def _bound_row(table, names: tuple[str, ...], prefix: str, source) -> Select:
+    """SELECT one row of parameters, typed as the table's columns, once per row of `source`."""
+    return select(*[bindparam(prefix + name, type_=table.c[name].type) for name in names]).select_from(source)
+
+
+async def _claim_in_steps(
+    conn: AsyncConnection,
+    *,
+    handoff_id: uuid.UUID,
+    workspace_id: int,
+    person_id: int,
+    now: datetime,
+    event: dict[str, Any],
+    jobs: list[dict[str, Any]],
+) -> RowMapping | None:
+    params = {"b_handoff_id": handoff_id, "b_workspace_id": workspace_id, "b_person_id": person_id, "b_now": now}
+    if (await conn.execute(_CLAIM, params)).first() is None:
+        return None
+    await conn.execute(_INSERT_EVENT[conn.dialect.name], [event])
+    await outbox.enqueue_all(conn, jobs)
+    return await load_handoff(conn, handoff_id)
 
 
 async def transition_handoff(
@@ -368,15 +443,13 @@ async def record_card_rendered(
 # --- events -----------------------------------------------------------------------------------
 
 
-_EVENT_COLUMNS = ("workspace_id", "handoff_id", "kind", "actor_id", "data", "dedupe_key", "created_at")
 _INSERT_EVENT = {
     name: dialect(events).on_conflict_do_nothing(index_elements=["dedupe_key"])
     for name, dialect in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
 
-async def insert_event(
-    conn: AsyncConnection,
+def event_row(
     *,
     workspace_id: int,
     kind: str,
@@ -385,9 +458,9 @@ async def insert_event(
     actor_id: int | None = None,
     data: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
-) -> bool:
-    """Append to the trail. With a dedupe_key, a second insert of the same key changes nothing."""
-    params = {
+) -> dict[str, Any]:
+    """One row of the trail, for insert_event or a statement that writes it along (claim_handoff)."""
+    return {
         "workspace_id": workspace_id,
         "handoff_id": handoff_id,
         "kind": kind,
@@ -396,7 +469,12 @@ async def insert_event(
         "dedupe_key": dedupe_key,
         "created_at": now,
     }
-    return (await conn.execute(_INSERT_EVENT[conn.dialect.name], params)).rowcount == 1
+
+
+async def insert_event(conn: AsyncConnection, **fields: Any) -> bool:
+    """Append to the trail (see event_row for the fields). With a dedupe_key, a second insert of the
+    same key changes nothing."""
+    return (await conn.execute(_INSERT_EVENT[conn.dialect.name], event_row(**fields))).rowcount == 1
 
 
 async def list_events(conn: AsyncConnection, *, handoff_id: uuid.UUID) -> Sequence[RowMapping]:

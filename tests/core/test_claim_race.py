@@ -2,8 +2,13 @@
 
 import asyncio
 
+from sqlalchemy import event
+
+from core import jobs
+
 from core.handoffs import Handoffs
 from core.models import Lost, Refused, Won
+from db import outbox
 from db.engine import Database
 from tests.factories import ACME, GLOBEX, JUNIOR, escalated, seniors
 
@@ -76,3 +81,32 @@ async def test_two_people_setting_the_first_channel_at_once_make_one_admin(pg_db
     assert len(await handoffs.admins(workspace=GLOBEX)) == 1
     refused = [c for c in changes if not c.changed]
     assert len(refused) == 5 and all(len(c.admins) == 1 for c in refused)
+
+
+async def test_a_winning_claim_is_one_round_trip_on_postgresql(pg_database_url, pg_db):
+    """No BEGIN, no COMMIT, no second statement: the UPDATE, its event and its jobs are one statement."""
+    database = Database(pg_database_url, pool_size=1)  # one connection, so it is warm when measured
+    # Not the claim's: the coalesced NOTIFY that wakes other processes' workers, sent later on its own.
+    database.on_jobs_committed.clear()
+    handoffs = Handoffs(database)
+    first, second = await escalated(handoffs, summary="warm-up"), await escalated(handoffs, summary="measured")
+    dana = seniors(1)[0]
+    statements: list[str] = []  # what SQLAlchemy sends
+    simple: list[str] = []  # what asyncpg sends outside prepared statements: BEGIN, COMMIT, ROLLBACK
+    event.listen(database.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        async with database.transaction() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            raw.add_query_logger(lambda record: simple.append(record.query))
+        assert isinstance(await handoffs.claim(workspace=ACME, person=dana, handoff_id=first.id), Won)
+        statements.clear(), simple.clear()
+        outcome = await handoffs.claim(workspace=ACME, person=dana, handoff_id=second.id)
+        assert isinstance(outcome, Won) and outcome.handoff.claimed_by.external_id == dana.external_id
+        assert len(statements) == 1 and statements[0].lstrip().startswith("WITH claimed AS"), statements
+        assert simple == []
+        assert [e["kind"] for e in await handoffs.events(second.id)].count("claimed") == 1
+        async with database.transaction() as conn:
+            kinds = [j["kind"] for j in await outbox.list_jobs(conn, handoff_id=second.id)]
+        assert kinds.count(jobs.THREAD_REPLY) == 1 and jobs.CARD_SYNC in kinds
+    finally:
+        await database.dispose()
