@@ -75,11 +75,12 @@ def percentile(values: list[float], q: float) -> float:
 
 async def idle(services) -> None:
     """Wait until the worker has finished the replies a burst caused (each burst starts from quiet)."""
+    from core.jobs import TIMER_KINDS
     from db import outbox
 
     while True:
         async with services.database.transaction() as conn:
-            if await outbox.is_idle(conn, now=services.handoffs.clock()):
+            if await outbox.is_idle(conn, now=services.handoffs.clock(), timers=TIMER_KINDS):
                 return
         await asyncio.sleep(0.05)
 

@@ -13,6 +13,7 @@ from bot.config import Settings, SettingsError
 from bot.teams import local_dev
 from db.engine import Database, describe_url
 from db.errors import DatabaseConfigError, DatabaseUnavailable
+from bot import report as report_cli
 from demo import cli as demo_cli
 from manifest import cli as manifest_cli
 
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(run=_cmd_db_upgrade)
-    for name, command in (("manifest", manifest_cli), ("demo", demo_cli)):
+    for name, command in (("manifest", manifest_cli), ("demo", demo_cli), ("report", report_cli)):
         parser_of = sub.add_parser(name, help=command.HELP)
         command.add_arguments(parser_of)
         parser_of.set_defaults(run=command.run)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.schedule import (
+    DEFAULT_FIRST_ACTION_NUDGE,
+    DEFAULT_REMINDERS,
+    ReminderPolicy,
+    ScheduleError,
+    parse_duration,
+    parse_schedule,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./handoff.db"
 DEFAULT_AI_MODEL = "claude-sonnet-4-5"
@@ -31,6 +41,16 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(4, validation_alias=AliasChoices("HANDOFF_WORKER_CONCURRENCY", "worker_concurrency"))
     job_lease_s: float = Field(60.0, validation_alias=AliasChoices("HANDOFF_JOB_LEASE_S", "job_lease_s"))
     job_poll_s: float = Field(1.0, validation_alias=AliasChoices("HANDOFF_JOB_POLL_S", "job_poll_s"))
+
+    # reminders, the assessment deadline, the pilot report
+    reminders: str = Field(DEFAULT_REMINDERS, validation_alias=AliasChoices("HANDOFF_REMINDERS", "reminders"))
+    first_action_nudge: str = Field(
+        DEFAULT_FIRST_ACTION_NUDGE, validation_alias=AliasChoices("HANDOFF_FIRST_ACTION_NUDGE", "first_action_nudge")
+    )
+    ai_deadline_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("HANDOFF_AI_DEADLINE_S", "ai_deadline_s"))
+    baseline_minutes: float | None = Field(
+        None, gt=0, validation_alias=AliasChoices("HANDOFF_BASELINE_MINUTES", "baseline_minutes")
+    )
 
     # Slack
     slack_signing_secret: str | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))
@@ -58,6 +78,32 @@ class Settings(BaseSettings):
     teams_jwks_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_JWKS_URL", "teams_jwks_url"))
     teams_token_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_TEAMS_TOKEN_URL", "teams_token_url"))
 
+    @field_validator("reminders")
+    @classmethod
+    def _check_reminders(cls, value: str) -> str:
+        if value.strip().lower() in ("off", "none"):
+            return ""
+        try:
+            parse_schedule(value)
+        except ScheduleError as error:
+            raise ValueError(f"{error} (expected a list like 10m,30m,60m, or off)") from None
+        return value
+
+    @field_validator("first_action_nudge")
+    @classmethod
+    def _check_first_action(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except ScheduleError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(parse_schedule(self.reminders), parse_duration(self.first_action_nudge))
+
+    @property
+    def ai_deadline(self) -> timedelta:
+        return timedelta(seconds=self.ai_deadline_s)
     # PSA (one connection from the environment, for single-workspace mode; see README "PSA notes")
     psa: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA", "psa"))
     psa_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_URL", "psa_url"))

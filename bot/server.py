@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.slack import app as slack
 from bot.teams import app as teams
 from bot.config import Settings
+from bot.metrics import ack_timer, metrics_route
 from bot.services import Services, build_services
 from db import migrate
 from db.errors import DatabaseUnavailable
@@ -48,10 +49,11 @@ def install_platforms(app: web.Application, services: Services) -> None:
 
 def create_app(settings: Settings, *, run_worker: bool = True, services: Services | None = None) -> web.Application:
     services = services or build_services(settings)
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[ack_timer(services.telemetry)])
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_route(services.telemetry, services.database, services.handoffs.clock))
     install_platforms(app, services)
 
     async def startup(app: web.Application) -> None:

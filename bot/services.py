@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.metrics import PrometheusTelemetry
 from core.assessment import Assessments, Assessor
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
 from core.snapshot import Invalid, Snapshot
+from core.nudges import Nudges
 from core.worker import JobKind, Worker
 from db.engine import Database
 from psa.connection import Vault, from_environment
@@ -41,6 +43,7 @@ class Services:
     handoffs: Handoffs
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
+    telemetry: PrometheusTelemetry = field(default_factory=PrometheusTelemetry)
     psa: PsaNotes | None = None
     tickets: TicketChecker | None = None
 
@@ -54,6 +57,7 @@ class Services:
         return {
             **Deliveries(self.handoffs, self.ports).job_kinds(),
             **Assessments(self.handoffs, self.assessor).job_kinds(),
+            **Nudges(self.handoffs).job_kinds(),
             **(self.psa.job_kinds() if self.psa else {}),
         }
 
@@ -82,7 +86,11 @@ def build_psa(settings: Settings, handoffs: Handoffs) -> tuple[PsaNotes, TicketC
 
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
-    handoffs = Handoffs(database, observers=(PSA_NOTE,))
+    telemetry = PrometheusTelemetry()
+    handoffs = Handoffs(
+        database, observers=(PSA_NOTE,), reminders=settings.reminder_policy(),
+        assessment_deadline=settings.ai_deadline, telemetry=telemetry,
+    )
     notes, tickets = build_psa(settings, handoffs)
     return Services(
         settings=settings,
@@ -91,4 +99,5 @@ def build_services(settings: Settings) -> Services:
         assessor=build_assessor(settings),
         psa=notes,
         tickets=tickets,
+        telemetry=telemetry,
     )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cards.view import STATUS_LABELS, PersonView, ago, build_card_view, person_view
+from cards.view import STATUS_LABELS, Button, PersonView, ago, build_card_view, person_view
 from core.models import HandoffState, Person, Refused
 
 # --- parts ------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ class Hint:
 
 
 # The actions a Hint may name; each renderer has exactly one phrase for each (a test checks both).
-HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home")
+HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home", "stats", "settings")
 
 Part = str | Mention | Name | Strong | Link | Channel | Hint
 Paragraph = tuple[Part, ...]
@@ -75,7 +75,10 @@ class Message:
     paragraphs: tuple[Paragraph, ...]
     items: tuple[str, ...] = ()  # a checklist: one line each
     items_label: str = ""
+    checkboxes: bool = True  # items are things to do (a checklist), else plain facts
     footnotes: tuple[str, ...] = ()
+    # Buttons under the message where the platform shows them (Slack); on Teams the card carries them.
+    buttons: tuple[Button, ...] = ()
 
     @property
     def people(self) -> tuple[PersonView, ...]:
@@ -197,6 +200,14 @@ def refusal(refused: Refused, *, admins: Sequence[Person | PersonView] = (), own
     state, reason = refused.handoff, refused.reason
     if reason == "self_target":
         return target_is_you()
+    if reason == "not_admin":
+        return _say("refusal.not_admin", ("Only a Handoff admin can change that. Ask ", *ask_an_admin(admins), "."))
+    if reason == "other_workspace":
+        return _say("refusal.other_workspace", ("Those stats belong to another workspace, so they are not shown here. "
+                                                "Ask for this workspace's own: ", Hint("stats"), "."))
+    if reason == "invalid":
+        return _say("refusal.invalid", f"That didn't work: {refused.detail or 'the value is not valid'}. "
+                                       "Try again, e.g. 10m,30m,60m.")
     if reason == "own_escalation":
         return _say("refusal.own_escalation", "You escalated this one yourself, so a teammate needs to pick it up. "
                                               "You'll see on the card who does.")
@@ -212,6 +223,10 @@ def refusal(refused: Refused, *, admins: Sequence[Person | PersonView] = (), own
                                           Name(owner or person_view(state.claimed_by)),
                                           ") can release or resolve it. Ask them in the card's thread, "
                                           "or pick it up yourself once they release it."))
+    if reason == "not_author_or_admin":
+        return _say("refusal.snooze", ("Only ", Name(person_view(state.author)), " (who escalated it) or ",
+                                       *ask_an_admin(admins), " can snooze its reminders. Pick it up yourself, "
+                                       "or ask them in the card's thread."))
     if reason == "not_author":
         return _say("refusal.not_author", "Only the person who wrote this escalation can do that. "
                                           "Ask them in the card's thread.")

@@ -153,7 +153,18 @@ def status_line(view: CardView) -> str:
         return f"🏁 Resolved{who}"
     if view.status == "cancelled":
         return "✖️ Cancelled by the author"
-    return f"🙋 {escape_mrkdwn(view.status_label)}: the first to press Pick Up owns it"
+    line = f"🙋 {escape_mrkdwn(view.status_label)}: the first to press Pick Up owns it"
+    reminder = view.reminder
+    if reminder is not None and reminder.kind == "overdue":
+        line = f"⏰ *Overdue* · {escape_mrkdwn(reminder.text)} · the first to press Pick Up owns it"
+    elif reminder is not None and reminder.kind == "snoozed":
+        line += f" · 🔕 reminders snoozed until {slack_time(reminder.at)}"
+    return line
+
+
+def slack_time(when: datetime) -> str:
+    """A time each reader sees in their own time zone (UTC in the fallback)."""
+    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
 
 
 def assessment_blocks(a: AssessmentView) -> list[Block]:
@@ -170,6 +181,9 @@ def assessment_blocks(a: AssessmentView) -> list[Block]:
         blocks.append(rich_list("Suggested next steps", a.next_steps, style="ordered"))
     if a.note:
         blocks.append(context(f"_{escape_mrkdwn(a.note)}_"))
+    if a.replaced_fallback_at is not None:
+        blocks.append(context(f"_Updated at {slack_time(a.replaced_fallback_at)}: the model's assessment "
+                              "replaced the fallback._"))
     return blocks
 
 

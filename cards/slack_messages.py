@@ -10,7 +10,7 @@ from typing import Any
 
 from cards.limits import SLACK_FALLBACK_TEXT, SLACK_SECTION_TEXT, truncate
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
-from cards.slack import Block, context, escape_mrkdwn, mention, mrkdwn, rich_list
+from cards.slack import Block, actions, context, escape_mrkdwn, mention, mrkdwn, rich_list
 from core.text import neutralize_mentions
 
 # Slack's words for each cards.messages.HINTS action.
@@ -20,6 +20,8 @@ HINTS = {
     "set_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
     "use_this_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
     "make_role": "give roles in Handoff's settings",
+    "stats": "run `/escalate stats` (or `/escalate stats 30d`)",
+    "settings": "open Handoff's App Home, Settings",
     "home": "Handoff's App Home",
 }
 CHECKBOX = "☐"
@@ -77,11 +79,13 @@ def plain_text(message: Message) -> str:
 def render(message: Message) -> dict[str, Any]:
     """chat.postMessage / chat.postEphemeral / response_url arguments: `text`, and blocks for a checklist."""
     lead = paragraphs_mrkdwn(message)
-    if not message.items and not message.footnotes:
+    if not message.items and not message.footnotes and not message.buttons:
         return {"text": truncate(lead, SLACK_FALLBACK_TEXT)}
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(lead, SLACK_SECTION_TEXT)}]
     if message.items:
-        blocks.append(rich_list(message.items_label, tuple(f"{CHECKBOX} {neutralize_mentions(item)}" for item in message.items)))
+        mark = f"{CHECKBOX} " if message.checkboxes else ""
+        blocks.append(rich_list(message.items_label, tuple(f"{mark}{neutralize_mentions(item)}" for item in message.items)))
     blocks += [context(f"_{escape_mrkdwn(note)}_") for note in message.footnotes]
+    blocks += actions(message.buttons, block_id=f"handoff_{message.kind}")
     fallback = lead + (" " + "; ".join(escape_mrkdwn(item) for item in message.items) if message.items else "")
     return {"text": truncate(fallback, SLACK_FALLBACK_TEXT), "blocks": blocks}

@@ -13,10 +13,11 @@ from cards.limits import (
     SLACK_PRIVATE_METADATA,
     SLACK_VIEW_BLOCKS,
 )
-from cards.messages import more_elsewhere
-from cards.slack import Block, action_id, context, escape_mrkdwn, mention, mrkdwn, plain
+from cards.messages import Message, more_elsewhere
+from cards.slack import Block, action_id, actions, context, escape_mrkdwn, mention, mrkdwn, plain
 from cards.slack_messages import paragraphs_mrkdwn
-from cards.view import URGENCY_LABELS, CardView
+from cards.stats_messages import WINDOWS
+from cards.view import URGENCY_LABELS, Button, CardView
 from core.snapshot import FIELD_LABELS, FIELD_LIMITS
 
 ESCALATE_MODAL = "escalate_modal"
@@ -172,8 +173,19 @@ def list_fallback_text(*, parked: list[CardView], queue_total: int) -> str:
     return f"{len(parked)} parked, {queue_total} open escalations"
 
 
-def home_view(queue: list[CardView]) -> dict[str, Any]:
-    blocks: list[Block] = [
+def week_blocks(week: Message, *, team_id: str) -> list[Block]:
+    """The week at a glance, with buttons for the full stats (they carry the workspace they were drawn for)."""
+    buttons = tuple(Button("stats", f"Stats: {days} days", f"{team_id}:{days}") for days in WINDOWS)
+    return [
+        {"type": "header", "text": plain("This week", 150)},
+        {"type": "section", "text": mrkdwn(paragraphs_mrkdwn(week))},
+        *actions(buttons, block_id="handoff_stats"),
+    ]
+
+
+def home_view(queue: list[CardView], *, week: Message | None = None, team_id: str = "") -> dict[str, Any]:
+    blocks: list[Block] = week_blocks(week, team_id=team_id) if week is not None else []
+    blocks += [
         {"type": "header", "text": plain("Open escalations", 150)},
         context("Run `/escalate` in any channel to ask for help, or `/escalate list` for your parked items."),
     ]

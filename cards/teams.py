@@ -75,11 +75,21 @@ def _facts(view: CardView) -> dict[str, Any]:
         ("Escalated by", f"{view.author.name}, {view.escalated_ago}"),
         ("Ticket", view.ticket),
         ("Domain", view.domain),
+        ("Reminders", _reminder(view)),
     ]
     return {
         "type": "FactSet",
         "facts": [{"title": t, "value": escape_markdown(v, 400)} for t, v in facts if v],
     }
+
+
+def _reminder(view: CardView) -> str:
+    reminder = view.reminder
+    if reminder is None:
+        return ""
+    if reminder.kind == "overdue":
+        return f"⏰ Overdue · {reminder.text}"
+    return f"🔕 Snoozed until {reminder.at:%H:%M} UTC"
 
 
 def _bullets(items: tuple[str, ...]) -> str:
@@ -102,6 +112,9 @@ def _assessment(a: AssessmentView) -> list[dict]:
         blocks.append(_text(f"Confidence: {escape_markdown(a.confidence, 40)}", isSubtle=True, size="Small"))
     if a.note:
         blocks.append(_text(escape_markdown(a.note), isSubtle=True, size="Small"))
+    if a.replaced_fallback_at is not None:
+        blocks.append(_text(f"Updated at {a.replaced_fallback_at:%H:%M} UTC: the model's assessment replaced "
+                            "the fallback.", isSubtle=True, size="Small"))
     return blocks
 
 

@@ -21,6 +21,8 @@ HINTS = {
     "set_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
     "use_this_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
     "make_role": 'say "@Handoff make @Name engineer" (or viewer, or admin)',
+    "stats": 'say "stats" (or "stats 30d") to Handoff',
+    "settings": 'say "settings" to Handoff',
     "home": "the escalation channel",
 }
 CHECKBOX = "☐"
@@ -76,7 +78,8 @@ def chat(message: Message, *, mentions: bool = True) -> TeamsText:
 
     lines = ["".join(part(p) for p in paragraph) for paragraph in message.paragraphs]
     if message.items:
-        steps = "\n".join(f"- {CHECKBOX} {escape_markdown(item, 400)}" for item in message.items)
+        mark = f"{CHECKBOX} " if message.checkboxes else ""
+        steps = "\n".join(f"- {mark}{escape_markdown(item, 400)}" for item in message.items)
         lines.append(f"**{message.items_label}**\n\n{steps}" if message.items_label else steps)
     lines += [f"_{escape_markdown(note, 400)}_" for note in message.footnotes]
     people = message.people if mentions else ()

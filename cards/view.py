@@ -11,6 +11,7 @@ from core.models import HandoffState, Person
 from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, strip_controls, truncate
 
 URGENCY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "critical": "Critical"}
+SNOOZE_LABEL = "Snooze 1 h"
 STATUS_LABELS = {
     "open": "Waiting for pick-up",
     "claimed": "Picked up",
@@ -27,7 +28,7 @@ class PersonView:
 
 @dataclass(frozen=True)
 class Button:
-    action: str  # pickup | release | resolve | escalate_now
+    action: str  # pickup | release | resolve | escalate_now | snooze
     label: str
     value: str  # the handoff id, nothing else
     style: str | None = None  # primary | danger
@@ -41,6 +42,17 @@ class AssessmentView:
     confidence: str = ""
     next_steps: tuple[str, ...] = ()
     note: str = ""  # e.g. "Not from the model: built from the snapshot because ..."
+    # The model's answer arrived after the card had shown the fallback: when it replaced it.
+    replaced_fallback_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    """What the card says about reminders: overdue (the last one went unanswered) or snoozed."""
+
+    kind: str  # overdue | snoozed
+    text: str  # "unclaimed for 1 h" | "until" (the renderer shows `at` in the reader's time)
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class CardView:
     claim_delay: str | None  # "4 min after escalation"
     buttons: tuple[Button, ...]
     version: int
+    reminder: ReminderView | None = None
     notice: str = ""  # an integration's footer line, e.g. "PSA notes stopped: ... (401)"
 
 
@@ -127,7 +140,41 @@ def assessment_view(state: HandoffState) -> AssessmentView:
         confidence=strip_controls(str(data.get("confidence", ""))).strip().lower()[:10],
         next_steps=_items(data.get("next_steps")),
         note="" if from_model else _clean(str(data.get("note", "")).strip(), LIST_ITEM_CHARS),
+        replaced_fallback_at=_parse_time(data.get("replaced_fallback_at")) if from_model else None,
     )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def short_duration(seconds: float) -> str:
+    """'45 s', '12 min', '1 h', '1 h 30 min', '2 d': for tight spaces on the card."""
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{hours // 24} d"
+
+
+def reminder_view(state: HandoffState) -> ReminderView | None:
+    if state.status != "open" or state.intent != "escalate":
+        return None
+    if state.overdue_at is not None:
+        since = state.reminders_from or state.escalated_at or state.created_at
+        return ReminderView("overdue", f"unclaimed for {short_duration((state.overdue_at - since).total_seconds())}",
+                            state.overdue_at)
+    if state.snoozed_until is not None:
+        return ReminderView("snoozed", "until", state.snoozed_until)
+    return None
 
 
 def buttons_for(state: HandoffState) -> tuple[Button, ...]:
@@ -135,7 +182,7 @@ def buttons_for(state: HandoffState) -> tuple[Button, ...]:
     if state.intent == "park" and state.status == "open":
         return (Button("escalate_now", "Escalate now", value, "primary"),)
     if state.status == "open":
-        return (Button("pickup", "Pick Up", value, "primary"),)
+        return (Button("pickup", "Pick Up", value, "primary"), Button("snooze", SNOOZE_LABEL, value))
     if state.status == "claimed":
         return (Button("release", "Release", value), Button("resolve", "Resolve", value, "primary"))
     return ()
@@ -207,5 +254,6 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         claim_delay=claim_delay,
         buttons=buttons_for(state),
         version=state.version,
+        reminder=reminder_view(state),
         notice=_clean(state.notice or "", LIST_ITEM_CHARS),
     ))

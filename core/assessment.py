@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, neutralize_mentions, one_line, tidy_paragraphs, truncate
 from core import jobs as job_kinds
+from core import telemetry
 from core import observers
 from core.jobs import ASSESS_MAX_ATTEMPTS
 from core.errors import PermanentFailure, RetryLater
@@ -35,6 +36,7 @@ from core.models import HandoffState, Job
 from core.snapshot import Snapshot
 from core.worker import JobKind, backoff_delay
 from db import outbox, store
+from db.store import OPEN_ASSESSMENT_STATES
 
 CONFIDENCES = ("low", "medium", "high")
 MIN_STEPS, MAX_STEPS = 3, 6
@@ -197,7 +199,10 @@ class Assessments:
         self.retry_cap_s = retry_cap_s  # also caps a server's retry-after: the job waits, no worker does
 
     def job_kinds(self) -> dict[str, JobKind]:
-        return {job_kinds.ASSESS: JobKind(self.run, self.give_up)}
+        return {
+            job_kinds.ASSESS: JobKind(self.run, self.give_up),
+            job_kinds.ASSESS_DEADLINE: JobKind(self.deadline),
+        }
 
     def budget_s(self, *, max_attempts: int = ASSESS_MAX_ATTEMPTS, poll_s: float = 1.0) -> float:
         """Worst case from the job's first run to a final state: every try times out, every wait is capped."""
@@ -206,7 +211,7 @@ class Assessments:
 
     async def run(self, job: Job) -> None:
         state = await self.handoffs.load(job.handoff_id)
-        if state is None or state.assessment_state != "pending":
+        if state is None or state.assessment_state not in OPEN_ASSESSMENT_STATES:
             return  # already assessed: a replay makes no second call
         if self.assessor is None:
             await self._apply(state, "skipped", fallback(state.snapshot, NO_KEY), {"reason": "no_api_key"})
@@ -218,10 +223,34 @@ class Assessments:
         try:
             answer = await self.assessor.assess(state.snapshot)
         except AssessmentError as error:
+            self._measure(error.kind, error.input_tokens, error.output_tokens, error.latency_ms)
             await self._record(state, "assessment_error", {**error.trail(), "job_attempt": job.attempts})
             raise await self._next_move(state, job, error) from error
+        self._measure("ok", answer.input_tokens, answer.output_tokens, answer.latency_ms)
         stored = stored_assessment(answer.assessment.model_dump(), source="model", model=answer.model)
+        current = await self.handoffs.load(state.id)  # the deadline may have passed during the call
+        if current is not None and current.assessment_state == "interim":  # the card shows the fallback
+            stored["replaced_fallback_at"] = self.handoffs.clock().isoformat()
         await self._apply(state, "ready", stored, answer.trail())
+
+    def _measure(self, outcome: str, input_tokens: int, output_tokens: int, latency_ms: int | None) -> None:
+        metrics = self.handoffs.telemetry
+        metrics.count(telemetry.MODEL_CALLS, outcome=outcome)
+        metrics.count(telemetry.MODEL_TOKENS, input_tokens, direction="input")
+        metrics.count(telemetry.MODEL_TOKENS, output_tokens, direction="output")
+        if latency_ms is not None:
+            metrics.observe(telemetry.MODEL_LATENCY, latency_ms / 1000)
+
+    async def deadline(self, job: Job) -> None:
+        """The model has not answered within the deadline: show the labelled fallback now. The assess
+        job keeps trying; a model answer that comes later replaces this one."""
+        state = await self.handoffs.load(job.handoff_id)
+        if state is None or state.assessment_state != "pending" or self.assessor is None:
+            return
+        waited = round(self.handoffs.assessment_deadline.total_seconds())
+        interim = fallback(state.snapshot, f"the model has not answered after {waited} s; "
+                                           "its assessment replaces this one if it answers")
+        await self._apply(state, "interim", interim, {"reason": "deadline"})
 
     async def _next_move(self, state: HandoffState, job: Job, error: AssessmentError) -> Exception:
         """RetryLater (with backoff, or the server's retry-after, capped) or PermanentFailure."""
@@ -243,7 +272,7 @@ class Assessments:
     async def give_up(self, job: Job, error: str) -> None:
         """Out of tries: the heuristic fills the card, labelled with why the model's read is missing."""
         state = await self.handoffs.load(job.handoff_id)
-        if state is None or state.assessment_state != "pending":
+        if state is None or state.assessment_state not in OPEN_ASSESSMENT_STATES:
             return
         trail = await self.handoffs.events(state.id)
         kinds = [e["data"].get("kind") for e in trail if e["kind"] == "assessment_error"]

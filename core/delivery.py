@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from core import jobs as job_kinds
+from core import telemetry
 from core.errors import PermanentFailure, RetryLater
 from core.handoffs import Handoffs
 from core.models import HandoffState, Job, Person
@@ -38,12 +40,14 @@ class PostedCard:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message in the card's thread. `kind`: conflict | claimed | notify_target."""
+    """A message in the card's thread or a direct message. `kind`: conflict | claimed | notify_target |
+    nudge (thread) | nudge_target | overdue_admin | first_action (direct messages)."""
 
     kind: str
     person: Person  # who it is about or for (the loser, the new owner, the named senior)
     winner: Person | None = None
     claimed_at: datetime | None = None  # a conflict: when the winner claimed it
+    detail: Mapping[str, Any] = field(default_factory=dict)  # the job's payload (waited_s, step, key ...)
 
 
 class CardDelivery(Protocol):
@@ -95,6 +99,7 @@ class Deliveries:
                 async with db.transaction() as conn:
                     await store.update_card(conn, card_id=card.id, now=clock(), state="posting")
                 posted = await port.post_card(state, maybe_posted=card.state == "posting")
+                shown = posted.shows_current
                 async with db.transaction() as conn:
                     values = {
                         "message_ref": posted.message_ref,
@@ -113,6 +118,7 @@ class Deliveries:
                     )
             else:
                 await port.edit_card(state)
+                shown = True
                 async with db.transaction() as conn:
                     await store.record_card_rendered(
                         conn, card_id=card.id, version=state.version, now=clock(), state="posted", last_error=None
@@ -121,6 +127,10 @@ class Deliveries:
                         conn, workspace_id=state.workspace.id, handoff_id=state.id, kind="card_edited",
                         data={"version": state.version}, now=clock(),
                     )
+            if shown:  # from the state change to the card showing it
+                self.handoffs.telemetry.observe(
+                    telemetry.CARD_LAG, (clock() - state.updated_at).total_seconds(), platform=port.platform
+                )
         # Still moving after several rounds: let the next job pick it up rather than spin here.
         raise RetryLater("card kept changing while being rendered", delay_s=0.5)
 
@@ -145,7 +155,8 @@ class Deliveries:
         claimed_at = _when(job.payload.get("claimed_at"))
         if claimed_at is None and winner is not None and state.claimed_by is not None and state.claimed_by.id == winner.id:
             claimed_at = state.claimed_at
-        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner, claimed_at=claimed_at)
+        return state, Reply(kind=job.payload.get("reply", job.kind), person=person, winner=winner, claimed_at=claimed_at,
+                            detail=job.payload)
 
     async def reply(self, job: Job) -> None:
         parts = await self._reply_parts(job)
@@ -165,7 +176,8 @@ class Deliveries:
         if parts is None:
             return
         state, reply = parts
-        await self._port(state).notify(state, Reply(kind="notify_target", person=reply.person))
+        kind = job.payload.get("reply", "notify_target")
+        await self._port(state).notify(state, Reply(kind=kind, person=reply.person, detail=job.payload))
 
 
 def _when(value: object) -> datetime | None:

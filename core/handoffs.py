@@ -6,12 +6,13 @@ One call = one transaction. The jobs a change causes commit with it (DESIGN inva
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from core import jobs as job_kinds
+from core import telemetry
 from core import observers
 from core.models import (
     ROLES,
@@ -33,10 +34,15 @@ from core.models import (
 from core.rows import handoff_from_row, person_from_row, workspace_from_row
 from core.snapshot import Snapshot
 from core.reads import HandoffReads
+from core.reminders import ReminderCommands
 from db import outbox, store
+from db import reminders as reminders_db
 
 
-class Handoffs(HandoffReads):
+_CLAIM_OUTCOMES = {AlreadyYours: "already_yours", Lost: "lost", Refused: "refused"}
+
+
+class Handoffs(ReminderCommands, HandoffReads):
     """Commands: each call is one transaction, and the jobs it causes commit with it."""
 
     # The winning claim as one statement on PostgreSQL; False runs it as separate statements in a
@@ -191,6 +197,7 @@ class Handoffs(HandoffReads):
                     "version": 1,
                     "idempotency_key": idempotency_key,
                     "escalated_at": now if intent == "escalate" else None,
+                    "reminders_from": now if intent == "escalate" else None,
                     "created_at": now,
                     "updated_at": now,
                 },
@@ -214,7 +221,9 @@ class Handoffs(HandoffReads):
             state = handoff_from_row(await store.load_handoff(conn, handoff_id))
             if intent == "escalate":
                 await observers.tell(conn, self.observers, state, event="escalated", now=now, actor_id=person.id)
-            return Escalated(state, created=True)
+        if intent == "escalate":
+            self.telemetry.count(telemetry.ESCALATIONS, urgency=snapshot.urgency)
+        return Escalated(state, created=True)
 
     async def _enqueue_escalation_jobs(
         self, conn, ws: Workspace, handoff_id: uuid.UUID, target: Person | None, now: datetime
@@ -222,7 +231,14 @@ class Handoffs(HandoffReads):
         await store.insert_card(
             conn, handoff_id=handoff_id, platform=ws.platform, channel=ws.escalation_channel, now=now
         )
-        await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+        await outbox.enqueue_all(
+            conn,
+            [
+                job_kinds.card_sync(handoff_id, now=now),
+                job_kinds.assess_deadline(handoff_id, due=now + self.assessment_deadline, now=now),
+                *await self._reminder_jobs(conn, ws.id, handoff_id, base=now, now=now),
+            ],
+        )
         await outbox.enqueue(
             conn,
             kind=job_kinds.ASSESS,
@@ -256,7 +272,7 @@ class Handoffs(HandoffReads):
                 handoff_id=handoff_id,
                 workspace_id=ws.id,
                 guard={"intent": "park", "status": "open", "created_by": actor.id},
-                values={"intent": "escalate", "escalated_at": now},
+                values={"intent": "escalate", "escalated_at": now, "reminders_from": now},
                 now=now,
             )
             if version is None:
@@ -298,7 +314,9 @@ class Handoffs(HandoffReads):
             )
         if row is None:
             async with self._transaction() as conn:
-                return await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
+                outcome = await self._claim_lost(conn, ws_id, claimer_id, handoff_id, now)
+            self.telemetry.count(telemetry.CLAIMS, outcome=_CLAIM_OUTCOMES[type(outcome)])
+            return outcome
         state = handoff_from_row(row)
         if self.observers and state.snapshot.ticket:
             # Integrations hear of it in a second short transaction (keyed by version, so a replay
@@ -306,10 +324,11 @@ class Handoffs(HandoffReads):
             async with self._transaction() as conn:
                 await observers.tell(conn, self.observers, state, event="claimed", now=now, actor_id=claimer_id,
                                      to_pickup_s=observers.seconds(state.escalated_at, now))
+        self.telemetry.count(telemetry.CLAIMS, outcome="won")
+        self.telemetry.observe(telemetry.TIME_TO_PICKUP, (now - (state.escalated_at or state.created_at)).total_seconds())
         return Won(state)
 
-    @staticmethod
-    def _claimed_jobs(handoff_id: uuid.UUID, claimer_id: int, now: datetime) -> list[dict[str, Any]]:
+    def _claimed_jobs(self, handoff_id: uuid.UUID, claimer_id: int, now: datetime) -> list[dict[str, Any]]:
         return [
             job_kinds.card_sync(handoff_id, now=now),
             outbox.job(
@@ -320,7 +339,24 @@ class Handoffs(HandoffReads):
                 dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{now.isoformat()}",
                 now=now,
             ),
+            # The owner hears privately, once, if nothing visible follows (core/nudges.py).
+            job_kinds.first_action_nudge(
+                handoff_id, person_id=claimer_id, claimed_at=now, due=now + self.reminders.first_action, now=now
+            ),
         ]
+
+    async def _reminder_jobs(
+        self, conn, ws_id: int, handoff_id: uuid.UUID, *, base: datetime, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The first reminder step, on the workspace's schedule (or the default), scaled by urgency."""
+        settings = await reminders_db.workspace_settings(conn, ws_id)
+        policy = self.reminders.with_steps(settings.get("reminders"))
+        row = await store.load_handoff(conn, handoff_id)
+        urgency = (row["snapshot"] or {}).get("urgency", "normal") if row is not None else "normal"
+        due = policy.due_after(0, urgency)
+        if due is None:
+            return []
+        return [job_kinds.remind_step(handoff_id, base=base, step=0, due=base + due, now=now)]
 
     async def _claim_lost(self, conn, ws_id: int, claimer_id: int, handoff_id: uuid.UUID, now: datetime) -> ClaimOutcome:
         row = await store.load_handoff(conn, handoff_id, workspace_id=ws_id)
@@ -363,12 +399,18 @@ class Handoffs(HandoffReads):
 
     async def release(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
         """The owner hands the escalation back to the queue."""
+        now = self.clock()
         return await self._transition(
             workspace, person, handoff_id,
             kind="released",
             guard_for=lambda actor: {"status": "claimed", "claimed_by": actor.id},
-            values={"status": "open", "claimed_by": None, "claimed_at": None, "first_action_at": None},
+            values={
+                "status": "open", "claimed_by": None, "claimed_at": None, "first_action_at": None,
+                "reminders_from": now, "snoozed_until": None, "overdue_at": None,
+            },
             wanted="owner",
+            now=now,
+            more_jobs=lambda conn, ws_id: self._reminder_jobs(conn, ws_id, handoff_id, base=now, now=now),
         )
 
     async def resolve(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> TransitionOutcome:
@@ -401,8 +443,10 @@ class Handoffs(HandoffReads):
         guard_for: Callable[[Person], dict[str, Any]],
         values: dict[str, Any],
         wanted: str,
+        now: datetime | None = None,
+        more_jobs: Callable[[Any, int], Awaitable[list[dict[str, Any]]]] | None = None,
     ) -> TransitionOutcome:
-        now = self.clock()
+        now = now or self.clock()
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             actor = await self._person(conn, ws_id, person)
@@ -417,11 +461,12 @@ class Handoffs(HandoffReads):
             await store.insert_event(
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind=kind, actor_id=actor.id, now=now
             )
-            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+            extra = await more_jobs(conn, ws_id) if more_jobs is not None else []
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now), *extra])
             state = handoff_from_row(await store.load_handoff(conn, handoff_id))
             if before is not None:
                 await observers.tell(conn, self.observers, state, event=kind, now=now, actor_id=actor.id,
-                                           **observers.times(handoff_from_row(before), now))
+                                     **observers.times(handoff_from_row(before), now))
             return Done(state)
 
     async def _refusal(self, conn, ws_id: int, handoff_id: uuid.UUID, actor: Person, *, wanted: str) -> Refused:
@@ -460,5 +505,8 @@ class Handoffs(HandoffReads):
                 await store.insert_event(
                     conn, workspace_id=ws_id, handoff_id=handoff_id, kind="first_action", actor_id=actor.id, now=now
                 )
-            return recorded
-
+                row = await store.load_handoff(conn, handoff_id)
+        if recorded:
+            started = row["escalated_at"] or row["created_at"]
+            self.telemetry.observe(telemetry.TIME_TO_FIRST_ACTION, (now - started).total_seconds())
+        return recorded

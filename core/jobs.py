@@ -46,3 +46,57 @@ def assess_key(handoff_id: uuid.UUID) -> str:
 def card_sync(handoff_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
     """The job that brings a handoff's card to its current version (a no-op where there is no card)."""
     return outbox.job(CARD_SYNC, handoff_id=handoff_id, dedupe_key=card_key(handoff_id), now=now)
+
+
+# --- reminders (core/reminders.py runs them) ------------------------------------------------
+
+REMIND = "remind.step"  # the step-th nudge of an unclaimed escalation
+FIRST_ACTION_NUDGE = "remind.first_action"  # the owner has done nothing visible yet
+ASSESS_DEADLINE = "assess.deadline"  # show the labelled fallback while the model is still awaited
+# Jobs that wait for a time rather than for work: "nothing left to do" does not wait for them.
+TIMER_KINDS = frozenset({REMIND, FIRST_ACTION_NUDGE, ASSESS_DEADLINE})
+
+
+def epoch_ms(when: datetime) -> int:
+    return int(round(when.timestamp() * 1000))
+
+
+def remind_step(handoff_id: uuid.UUID, *, base: datetime, step: int, due: datetime, now: datetime) -> dict[str, Any]:
+    """One reminder step, counted from `base` (escalated or released at). Keyed by arming and step,
+    so a replay or a second replica adds nothing, and an older arming's jobs find themselves stale."""
+    return outbox.job(
+        REMIND,
+        handoff_id=handoff_id,
+        payload={"step": step, "from_ms": epoch_ms(base)},
+        dedupe_key=f"remind:{handoff_id}:{epoch_ms(base)}:{step}",
+        run_after=due,
+        now=now,
+    )
+
+
+def first_action_nudge(
+    handoff_id: uuid.UUID, *, person_id: int, claimed_at: datetime, due: datetime, now: datetime
+) -> dict[str, Any]:
+    return outbox.job(
+        FIRST_ACTION_NUDGE,
+        handoff_id=handoff_id,
+        payload={"person_id": person_id, "claimed_ms": epoch_ms(claimed_at)},
+        dedupe_key=f"first_action:{handoff_id}:{epoch_ms(claimed_at)}",
+        run_after=due,
+        now=now,
+    )
+
+
+def assess_deadline(handoff_id: uuid.UUID, *, due: datetime, now: datetime) -> dict[str, Any]:
+    return outbox.job(ASSESS_DEADLINE, handoff_id=handoff_id, dedupe_key=f"deadline:{handoff_id}", run_after=due, now=now)
+
+
+def message(
+    kind: str, *, handoff_id: uuid.UUID, reply: str, person_id: int, key: str, now: datetime, **data: Any
+) -> dict[str, Any]:
+    """A thread reply (THREAD_REPLY) or a direct message (NOTIFY_TARGET) saying `reply`, to or about
+    `person_id`. `key` is its idempotency key: unique per handoff and message, so it is sent once."""
+    return outbox.job(
+        kind, handoff_id=handoff_id, payload={"reply": reply, "person_id": person_id, "key": key, **data},
+        dedupe_key=key, now=now,
+    )

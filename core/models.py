@@ -95,6 +95,9 @@ class HandoffState:
     escalated_at: datetime | None
     updated_at: datetime
     card: CardRecord | None = None
+    reminders_from: datetime | None = None
+    snoozed_until: datetime | None = None
+    overdue_at: datetime | None = None
     notice: str | None = None  # an integration's line for the card's footer (e.g. why PSA notes stopped)
 
 
@@ -120,7 +123,8 @@ class Lost:
 
 # self_target: an escalation may not name its own author as the senior to notify.
 RefusalReason = Literal[
-    "own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author", "self_target"
+    "own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author", "self_target",
+    "not_author_or_admin", "not_admin", "invalid", "other_workspace",
 ]
 
 
@@ -128,6 +132,7 @@ RefusalReason = Literal[
 class Refused:
     reason: RefusalReason
     handoff: HandoffState | None = None
+    detail: str = ""  # for "invalid": what was wrong with the input
 
 
 ClaimOutcome = Won | AlreadyYours | Lost | Refused
@@ -166,6 +171,20 @@ class ChannelChange:
 
 
 @dataclass(frozen=True)
+class Snoozed:
+    handoff: HandoffState
+    until: datetime
+
+
+@dataclass(frozen=True)
+class ReminderSchedule:
+    """A workspace's reminder schedule as set (or the default) and whether it is the default."""
+
+    schedule: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
 class Stats:
     count: int
     claimed: int
@@ -173,6 +192,16 @@ class Stats:
     time_to_claim_p90_s: float | None
     time_to_first_action_median_s: float | None
     time_to_first_action_p90_s: float | None
+    days: int = 0  # the window, in days, ending now
+    open_now: int = 0
+    overdue_now: int = 0
+    by_urgency: tuple[tuple[str, int], ...] = ()  # (urgency, escalations), most urgent first
+    top_pickers: tuple[tuple[str, int], ...] = ()  # (name, picked up), most first
+    per_day: tuple[int, ...] = ()  # escalations per day, oldest first
+
+    @property
+    def picked_up_share(self) -> float | None:
+        return self.claimed / self.count if self.count else None
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from core.models import HandoffState, Person, PersonKey, Stats, WorkspaceKey
+from core.models import HandoffState, Person, PersonKey, Refused, Stats, WorkspaceKey
 from core.rows import handoff_from_row, person_from_row
 from core.scope import Scoped
+from core.stats import Report, build_report, escalation_from_row, summarize
+from db import stats as stats_db
 from db import store
 
 
@@ -75,31 +76,32 @@ class HandoffReads(Scoped):
         async with self._transaction() as conn:
             return [dict(r) for r in await store.list_events(conn, handoff_id=handoff_id)]
 
-    async def stats(self, *, workspace: WorkspaceKey, since: datetime) -> Stats:
+    async def stats(self, *, workspace: WorkspaceKey, days: int = 7, asked_for: str | None = None) -> Stats | Refused:
+        """The last `days` days of this workspace's escalations, and what waits now. `asked_for`: the
+        workspace a request names (a button carries it); stats are only ever the asker's own workspace's."""
+        if asked_for is not None and asked_for != workspace.external_id:
+            return Refused("other_workspace")
+        until = self.clock()
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
-            rows = await store.handoff_times(conn, workspace_id=ws_id, since=since)
-        to_claim = [(r["claimed_at"] - r["escalated_at"]).total_seconds() for r in rows if r["claimed_at"]]
-        to_action = [
-            (r["first_action_at"] - r["escalated_at"]).total_seconds() for r in rows if r["first_action_at"]
-        ]
-        return Stats(
-            count=len(rows),
-            claimed=len(to_claim),
-            time_to_claim_median_s=_median(to_claim),
-            time_to_claim_p90_s=_p90(to_claim),
-            time_to_first_action_median_s=_median(to_action),
-            time_to_first_action_p90_s=_p90(to_action),
-        )
+            rows = await stats_db.escalation_history(
+                conn, since=until - timedelta(days=days), until=until + timedelta(microseconds=1), workspace_id=ws_id
+            )
+            open_now, overdue_now = await stats_db.waiting_now(conn, workspace_id=ws_id)
+        items = [escalation_from_row(r) for r in rows]
+        return summarize(items, until=until, days=days, open_now=open_now, overdue_now=overdue_now)
 
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _p90(values: list[float]) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=10, method="inclusive")[-1]
+    async def report(
+        self, *, since: datetime, until: datetime, baseline_min: float | None, workspace_external_id: str | None = None
+    ) -> Report | None:
+        """The pilot report over every workspace (or one, by its Slack team / Teams tenant id); None if
+        that workspace is unknown."""
+        async with self._transaction() as conn:
+            ws_id = None
+            if workspace_external_id is not None:
+                ws_id = await stats_db.find_workspace_id(conn, external_id=workspace_external_id)
+                if ws_id is None:
+                    return None
+            rows = await stats_db.escalation_history(conn, since=since, until=until, workspace_id=ws_id)
+        items = [escalation_from_row(r) for r in rows]
+        return build_report(items, since=since, until=until, baseline_min=baseline_min)

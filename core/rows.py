@@ -73,5 +73,8 @@ def handoff_from_row(row: Any) -> HandoffState:
         escalated_at=row["escalated_at"],
         updated_at=row["updated_at"],
         card=card,
+        reminders_from=row["reminders_from"],
+        snoozed_until=row["snoozed_until"],
+        overdue_at=row["overdue_at"],
         notice=row["notice"],
     )

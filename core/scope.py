@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.models import Person, PersonKey, Workspace, WorkspaceKey
 from core.rows import person_from_row, workspace_from_row
+from core.schedule import ReminderPolicy
+from core.telemetry import NoTelemetry, Telemetry
 from db import store
 from db.engine import Database
 from db.tables import utcnow
@@ -20,13 +22,23 @@ class Scoped:
     """Workspace- and person-scoped access to the store (DESIGN invariant 6)."""
 
     def __init__(
-        self, database: Database, *, clock: Callable[[], datetime] = utcnow, observers: tuple[str, ...] = ()
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        observers: tuple[str, ...] = (),
+        reminders: ReminderPolicy | None = None,
+        telemetry: Telemetry | None = None,
+        assessment_deadline: timedelta = timedelta(seconds=60),
     ) -> None:
         self.db = database
         self.clock = clock
         # Job kinds (registered by integrations, e.g. PSA notes) told about each change of a handoff
         # that names a ticket; the core knows only their names.
         self.observers = observers
+        self.reminders = reminders or ReminderPolicy()
+        self.assessment_deadline = assessment_deadline
+        self.telemetry: Telemetry = telemetry or NoTelemetry()
         self._workspace_ids: dict[tuple[str, str], int] = {}
         # (workspace id, external id) -> (person id, display name, chat id). Ids never change, so the hot
         # claim path skips the upsert; roles are not cached (the claim checks them in SQL).

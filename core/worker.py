@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import PermanentFailure, RetryLater
+from core.jobs import TIMER_KINDS
 from core.models import Job
 from db import outbox, store
 from db.engine import Database
@@ -171,16 +172,18 @@ class Worker:
                     )
 
     async def drain(self, *, timeout_s: float = 30.0) -> int:
-        """Run jobs until none is due (tests, the demo). Returns how many ran."""
+        """Run jobs until none is pending (tests, the demo). Returns how many ran. Timers (reminders,
+        the assessment deadline) run if due, but one due later is not work left to wait for."""
         ran = 0
         deadline = asyncio.get_running_loop().time() + timeout_s
+        work = [kind for kind in self.kinds if kind not in TIMER_KINDS]
         while asyncio.get_running_loop().time() < deadline:
             if await self.run_one():
                 ran += 1
                 continue
             async with self.db.transaction() as conn:
-                due_in = await outbox.next_due_in(conn, now=self.clock(), kinds=list(self.kinds))
-                running = await outbox.count_running(conn, kinds=list(self.kinds))
+                due_in = await outbox.next_due_in(conn, now=self.clock(), kinds=work)
+                running = await outbox.count_running(conn, kinds=work)
             if due_in is None and running == 0:
                 return ran
             await asyncio.sleep(min(0.05 if due_in is None else max(due_in, 0.01), 0.25))

@@ -251,9 +251,13 @@ async def count_running(conn: AsyncConnection, *, kinds: list[str] | None = None
     return (await conn.execute(stmt)).scalar_one()
 
 
-async def is_idle(conn: AsyncConnection, *, now: datetime) -> bool:
-    """No job pending or running: everything committed so far has been delivered (or has failed)."""
-    return await next_due_in(conn, now=now) is None and await count_running(conn) == 0
+async def is_idle(conn: AsyncConnection, *, now: datetime, timers: frozenset[str] = frozenset()) -> bool:
+    """No job pending or running: everything committed so far has been delivered (or has failed).
+    Jobs of the `timers` kinds count only once they are due (a reminder an hour away is not work)."""
+    pending = select(func.count()).select_from(jobs).where(
+        or_(jobs.c.state == "running", and_(jobs.c.state == "pending", or_(jobs.c.run_after <= now, jobs.c.kind.not_in(timers))))
+    )
+    return (await conn.execute(pending)).scalar_one() == 0
 
 
 class NotifySender:

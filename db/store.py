@@ -17,6 +17,9 @@ from db import outbox
 from db.tables import cards, events, handoffs, people, workspaces
 from db.tables import jobs as jobs_table
 
+# Still waiting for the model: "interim" is the labelled fallback shown after the deadline.
+OPEN_ASSESSMENT_STATES = ("pending", "interim")
+
 
 def dialect_insert(conn: AsyncConnection, table):
     """INSERT with ON CONFLICT support on either backend."""
@@ -374,19 +377,6 @@ async def list_parked(
     return (await conn.execute(stmt)).mappings().all()
 
 
-async def handoff_times(
-    conn: AsyncConnection, *, workspace_id: int, since: datetime
-) -> Sequence[RowMapping]:
-    stmt = select(
-        handoffs.c.escalated_at, handoffs.c.claimed_at, handoffs.c.first_action_at
-    ).where(
-        handoffs.c.workspace_id == workspace_id,
-        handoffs.c.intent == "escalate",
-        handoffs.c.escalated_at >= since,
-    )
-    return (await conn.execute(stmt)).mappings().all()
-
-
 async def set_assessment(
     conn: AsyncConnection,
     *,
@@ -395,10 +385,11 @@ async def set_assessment(
     assessment: dict[str, Any] | None,
     now: datetime,
 ) -> int | None:
-    """Store an assessment unless one already landed; returns the new version or None."""
+    """Store an assessment unless a final one already landed (an interim fallback may be replaced);
+    returns the new version or None."""
     stmt = (
         update(handoffs)
-        .where(handoffs.c.id == handoff_id, handoffs.c.assessment_state == "pending")
+        .where(handoffs.c.id == handoff_id, handoffs.c.assessment_state.in_(OPEN_ASSESSMENT_STATES))
         .values(
             assessment_state=state,
             assessment=assessment,

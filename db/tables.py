@@ -98,6 +98,11 @@ handoffs = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("idempotency_key", String(256)),
     Column("escalated_at", UTCDateTime),
+    # Reminders count from here (escalated, or released back to the queue); a snooze holds them off
+    # until snoozed_until; overdue_at is set when the last reminder went out unanswered.
+    Column("reminders_from", UTCDateTime),
+    Column("snoozed_until", UTCDateTime),
+    Column("overdue_at", UTCDateTime),
     # One line an integration leaves for the card's footer (why PSA notes stopped, say); no secrets.
     Column("notice", String(300)),
     Column("created_at", UTCDateTime, nullable=False),

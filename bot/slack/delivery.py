@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.installations import Installation, Installations
-from cards import messages
+from cards import messages, reminder_messages
 from cards import slack as render
 from cards import slack_messages
 from cards.messages import Message
@@ -191,7 +191,10 @@ class SlackDelivery:
             raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
         team = state.workspace.external_id
         link = await self.permalink(team, state.card.channel, state.card.message_ref)
-        message = messages.target_notice(state, now=self.clock(), permalink=link)
+        if reply.kind in reminder_messages.DIRECT_KINDS:
+            message = reminder_messages.reminder_message(state, reply.kind, reply.detail, now=self.clock(), permalink=link)
+        else:
+            message = messages.target_notice(state, now=self.clock(), permalink=link)
         user = reply.person.external_id
         await self.call(team, "chat.postMessage", paced_channel=user, channel=user, **slack_messages.render(message))
 
@@ -281,4 +284,6 @@ class SlackDelivery:
         if reply.kind == "claimed":
             return messages.checklist(state, owner=person_view(reply.person), now=now,
                                       author=await self.person_view(team, state.author))
+        if reply.kind in reminder_messages.THREAD_KINDS:
+            return reminder_messages.reminder_message(state, reply.kind, reply.detail, now=now)
         raise PermanentFailure(f"unknown thread reply {reply.kind!r}")

@@ -34,12 +34,14 @@ from cards.slack_views import (
     list_blocks,
     list_fallback_text,
 )
+from cards import reminder_messages
+from cards.stats_messages import bad_window, parse_window, stats_message, week_at_a_glance
 from cards.limits import SLACK_MAX_BLOCKS
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.errors import DatabaseUnavailable
 from core.handoffs import Handoffs
-from core.models import AlreadyYours, Done, Lost, NoChannel, PersonKey, Refused, Won
+from core.models import AlreadyYours, Done, Lost, NoChannel, PersonKey, Refused, Snoozed, Won
 from core.snapshot import FIELD_LIMITS, CheckTicket, Invalid, validate_snapshot
 from manifest.slack import COMMAND, THREAD_SHORTCUT  # what the app manifest registers with Slack
 
@@ -66,6 +68,8 @@ class SlackHandlers:
         app.action("handoff_release")(self.on_release)
         app.action("handoff_resolve")(self.on_resolve)
         app.action("handoff_escalate_now")(self.on_escalate_now)
+        app.action("handoff_snooze")(self.on_snooze)
+        app.action("handoff_stats")(self.on_stats_button)
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home_opened)
 
@@ -89,6 +93,10 @@ class SlackHandlers:
         if text.lower() == "list":
             await ack(**await self.list_answer(body))  # a quick read, answered in the ack itself
             return
+        if text.lower().split()[:1] == ["stats"]:
+            answer = await self.stats_answer(body, text[len("stats"):])  # a quick read, answered in the ack
+            await ack(response_type="ephemeral", **slack_messages.render(answer))
+            return
         await ack()
         context = ModalContext(channel=command.get("channel_id"))
         view = escalate_modal(ModalPrefill(summary=text), private_metadata=context.encode())
@@ -102,6 +110,19 @@ class SlackHandlers:
         queue = [build_card_view(h, now=now) for h in newest]
         return {"response_type": "ephemeral", "text": list_fallback_text(parked=parked, queue_total=total),
                 "blocks": list_blocks(parked=parked, queue=queue, queue_total=total)}
+
+    async def stats_answer(self, body: dict[str, Any], window: str, *, asked_for: str | None = None) -> Message:
+        days = parse_window(window)
+        if days is None:
+            return bad_window(window)
+        stats = await self.handoffs.stats(workspace=workspace_of(body), days=days, asked_for=asked_for)
+        return messages.refusal(stats) if isinstance(stats, Refused) else stats_message(stats)
+
+    async def on_stats_button(self, ack, body) -> None:
+        """App Home's stats buttons carry the workspace they were drawn for and a window: `T123:30`."""
+        await ack()
+        team, _, days = button_value(body).partition(":")
+        await self.tell(body, await self.stats_answer(body, days, asked_for=team))
 
     async def on_escalate_thread(self, ack, body, client) -> None:
         """Message shortcut: the same modal, prefilled from the message, then enriched with the thread."""
@@ -225,6 +246,20 @@ class SlackHandlers:
         else:
             await self.tell(body, await self.refusal(body, outcome))
 
+    async def on_snooze(self, ack, body) -> None:
+        await ack()
+        handoff_id = handoff_uuid(button_value(body))
+        if handoff_id is None:
+            await self.tell(body, messages.not_found())
+            return
+        workspace = workspace_of(body)
+        outcome = await self.handoffs.snooze(workspace=workspace, person=person_of(body), handoff_id=handoff_id)
+        if isinstance(outcome, Snoozed):
+            await self.tell(body, reminder_messages.snoozed(outcome.handoff, until=outcome.until))
+            return
+        admins = await self.handoffs.admins(workspace=workspace) if outcome.reason == "not_author_or_admin" else ()
+        await self.tell(body, messages.refusal(outcome, admins=admins))
+
     # --- events -------------------------------------------------------------------------------
 
     async def on_message(self, event, body) -> None:
@@ -240,6 +275,8 @@ class SlackHandlers:
     async def on_home_opened(self, event, body, client) -> None:
         if event.get("tab") != "home":
             return
-        now = self.handoffs.clock()
-        queue = await self.handoffs.queue(workspace=workspace_of(body), viewer=PersonKey(event["user"]))
-        await client.views_publish(user_id=event["user"], view=home_view([build_card_view(h, now=now) for h in queue]))
+        now, workspace = self.handoffs.clock(), workspace_of(body)
+        queue = await self.handoffs.queue(workspace=workspace, viewer=PersonKey(event["user"]))
+        week = await self.handoffs.stats(workspace=workspace, days=7)
+        await client.views_publish(user_id=event["user"], view=home_view(
+            [build_card_view(h, now=now) for h in queue], week=week_at_a_glance(week), team_id=workspace.external_id))

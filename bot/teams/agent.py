@@ -18,13 +18,16 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from bot.config import Settings
 from bot.teams import activities as parse
-from cards import admin_messages, messages
+from cards import admin_messages, messages, reminder_messages, teams_messages, teams_settings
 from cards import teams as cards
+from cards.stats_messages import bad_window, parse_window, stats_message
 from cards.teams_messages import plain_text
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
 from core.handoffs import Handoffs
-from core.models import AlreadyYours, Done, HandoffState, Lost, NoChannel, PersonKey, Refused, Won, WorkspaceKey
+from core.models import (
+    AlreadyYours, Done, HandoffState, Lost, NoChannel, PersonKey, Refused, Snoozed, Won, WorkspaceKey,
+)
 from core.snapshot import CheckTicket, Invalid, validate_snapshot
 from db.tables import utcnow
 
@@ -74,6 +77,10 @@ class HandoffAgent:
             await context.send_activity(await self.use_this_channel(activity))
         elif role is not None:
             await context.send_activity(await self.give_role(activity, role, members=self._members(context)))
+        elif command.split()[:1] == ["stats"]:
+            await context.send_activity(await self.stats(activity, command[len("stats"):]))
+        elif command == "settings":
+            await context.send_activity(await self.settings_card(activity))
         elif "escalate" in command:
             launcher = Attachment(content_type=cards.CARD_CONTENT_TYPE,
                                   content=cards.launcher_card(plain_text(admin_messages.launcher())))
@@ -140,6 +147,51 @@ class HandoffAgent:
             done.append(outcome)
         return plain_text(admin_messages.role_set(done, role))
 
+    # --- stats and settings -----------------------------------------------------------------
+
+    async def stats(self, activity: Activity, window: str, *, asked_for: str | None = None) -> Activity | str:
+        workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
+        if workspace is None:
+            return plain_text(messages.unknown_organisation())
+        days = parse_window(window)
+        if days is None:
+            return plain_text(bad_window(window))
+        stats = await self.handoffs.stats(workspace=workspace, days=days, asked_for=asked_for)
+        if isinstance(stats, Refused):
+            return plain_text(messages.refusal(stats))
+        said = teams_messages.chat(stats_message(stats))
+        return Activity(type=ActivityTypes.message, text=said.text)
+
+    async def settings_card(self, activity: Activity, notice: str = "") -> Activity | str:
+        workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
+        if workspace is None:
+            return plain_text(messages.unknown_organisation())
+        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
+        card = teams_settings.settings_card(schedule, tenant_id=workspace.external_id, notice=notice)
+        return Activity(type=ActivityTypes.message,
+                        attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)])
+
+    async def on_settings_action(self, activity: Activity, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Save the reminder schedule (admins), or show stats, from the settings card."""
+        workspace, person = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id), parse.person_key(activity)
+        if workspace is None or person is None:
+            return cards.message_response(plain_text(messages.unknown_organisation()))
+        asked_for = str(data.get("workspace") or "")
+        if verb == teams_settings.STATS_VERB:
+            answer = await self.stats(activity, str(data.get("days") or ""), asked_for=asked_for)
+            return cards.message_response(answer if isinstance(answer, str) else answer.text)
+        if asked_for != workspace.external_id:
+            return cards.message_response(plain_text(messages.refusal(Refused("other_workspace"))))
+        outcome = await self.handoffs.set_reminder_schedule(
+            workspace=workspace, admin=person, schedule=str(data.get(teams_settings.SCHEDULE_INPUT) or ""))
+        if isinstance(outcome, Refused):
+            admins = await self.handoffs.admins(workspace=workspace)
+            notice = plain_text(messages.refusal(outcome, admins=admins))
+        else:
+            notice = plain_text(reminder_messages.schedule_set(outcome))
+        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
+        return cards.card_response(teams_settings.settings_card(schedule, tenant_id=workspace.external_id, notice=notice))
+
     # --- the dialog ------------------------------------------------------------------------
 
     async def _workspace(self, activity: Activity) -> WorkspaceKey | None:
@@ -205,6 +257,8 @@ class HandoffAgent:
         return cards.card_response(cards.escalation_card(build_card_view(state, now=self.clock()), owner_view=owner))
 
     async def on_card_action(self, activity: Activity, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        if verb in (teams_settings.SETTINGS_VERB, teams_settings.STATS_VERB):
+            return await self.on_settings_action(activity, verb, data)
         handoff_id = handoff_uuid(data.get("handoff_id"))
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         person = parse.person_key(activity)
@@ -215,6 +269,8 @@ class HandoffAgent:
         elif verb in ("release", "resolve"):
             transition = getattr(self.handoffs, verb)
             outcome = await transition(workspace=workspace, person=person, handoff_id=handoff_id)
+        elif verb == "snooze":
+            outcome = await self.handoffs.snooze(workspace=workspace, person=person, handoff_id=handoff_id)
         elif verb == cards.REFRESH_VERB:
             state = await self.handoffs.get(workspace=workspace, handoff_id=handoff_id)
             if state is None:
@@ -222,11 +278,12 @@ class HandoffAgent:
             return self._card(state, viewer=person.external_id)
         else:
             return cards.message_response(plain_text(messages.button_unsupported()))
-        if isinstance(outcome, (Won, AlreadyYours, Lost, Done)):
+        if isinstance(outcome, (Won, AlreadyYours, Lost, Done, Snoozed)):
             return self._card(outcome.handoff, viewer=person.external_id)
         assert isinstance(outcome, Refused)
         return cards.message_response(await self._refusal(workspace, outcome))
 
     async def _refusal(self, workspace: WorkspaceKey, refused: Refused) -> str:
-        admins = await self.handoffs.admins(workspace=workspace) if refused.reason == "viewer" else ()
+        wants_admins = refused.reason in ("viewer", "not_author_or_admin")
+        admins = await self.handoffs.admins(workspace=workspace) if wants_admins else ()
         return plain_text(messages.refusal(refused, admins=admins))

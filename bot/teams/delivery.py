@@ -29,7 +29,7 @@ from microsoft_agents.activity import (
 )
 from microsoft_agents.hosting.core import AuthenticationConstants, ChannelServiceAdapter, TurnContext
 
-from cards import messages
+from cards import messages, reminder_messages
 from cards import teams as cards
 from cards import teams_messages
 from cards.teams_messages import TeamsText
@@ -168,7 +168,11 @@ class TeamsDelivery:
         """A 1:1 chat with the named senior; where Teams will not open one, a mention in the thread."""
         reference = state.workspace.conversation_ref or {}
         service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
-        said = teams_messages.chat(messages.target_notice(state, now=self.clock()), mentions=False)
+        if reply.kind in reminder_messages.DIRECT_KINDS:
+            message = reminder_messages.reminder_message(state, reply.kind, reply.detail, now=self.clock())
+        else:
+            message = messages.target_notice(state, now=self.clock())
+        said = teams_messages.chat(message, mentions=False)
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=self.app_id),
@@ -186,6 +190,8 @@ class TeamsDelivery:
                 self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, nothing
             ))
         except PermanentFailure:
+            if reply.kind != "notify_target":
+                raise  # a reminder's direct message has no public stand-in: the job records why it failed
             await self.reply_in_thread(state, Reply(kind="notify_target", person=reply.person))
 
     # --- helpers ------------------------------------------------------------------------------
@@ -210,6 +216,8 @@ class TeamsDelivery:
             return messages.checklist(state, owner=reply.person, now=now)
         if reply.kind == "notify_target":
             return messages.target_in_thread(state, target=reply.person)
+        if reply.kind in reminder_messages.THREAD_KINDS:
+            return reminder_messages.reminder_message(state, reply.kind, reply.detail, now=now)
         raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
 
     @staticmethod

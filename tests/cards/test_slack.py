@@ -98,7 +98,7 @@ def test_open_card_shows_the_problem_and_pick_up():
     assert "Restarted transport" in texts
     assert any("*High* urgency" in t and "<@U1JAMIE>" in t and "ticket INC-42" in t for t in texts)
     assert any("Assessing…" in t for t in texts)
-    assert button_actions(msg) == ["handoff_pickup"]
+    assert button_actions(msg) == ["handoff_pickup", "handoff_snooze"]
     pick = [b for b in msg["blocks"] if b["type"] == "actions"][0]["elements"][0]
     assert pick["value"] == "00000000-0000-4000-8000-000000000001"
     assert msg["text"] == "Escalation [High]: Finance mailbox rejects external mail"

@@ -38,11 +38,14 @@ def texts(card) -> str:
     return "\n".join(b.get("text", "") for b in card["body"])
 
 
-def test_open_card_has_one_execute_pick_up_with_only_the_handoff_id():
+def test_open_card_has_pick_up_and_snooze_with_only_the_handoff_id():
     card = render(state())
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
-    assert card["actions"] == [{"type": "Action.Execute", "title": "Pick Up", "verb": "pickup",
-                                "data": {"handoff_id": str(uuid.UUID(int=7))}, "style": "positive"}]
+    assert card["actions"] == [
+        {"type": "Action.Execute", "title": "Pick Up", "verb": "pickup", "data": {"handoff_id": str(uuid.UUID(int=7))},
+         "style": "positive"},
+        {"type": "Action.Execute", "title": "Snooze 1 h", "verb": "snooze", "data": {"handoff_id": str(uuid.UUID(int=7))}},
+    ]
     assert "Assessment in progress" in texts(card) and "refresh" not in card
 
 

@@ -14,6 +14,9 @@ from db.engine import Database
 from db.errors import DatabaseUnavailable
 from tests.factories import ACME, CAROL, DANA, GLOBEX, JUNIOR, escalated, snapshot
 
+# Posting and assessing it, the assessment's deadline and the first reminder.
+ESCALATION_JOBS = [job_kinds.CARD_SYNC, job_kinds.ASSESS, job_kinds.ASSESS_DEADLINE, job_kinds.REMIND]
+
 
 async def job_kinds_of(db, handoff_id):
     async with db.transaction() as conn:
@@ -35,7 +38,7 @@ async def test_escalate_records_snapshot_card_and_jobs(handoffs, db):
     assert h.author.display_name == "Jamie" and h.target.display_name == "Dana"
     assert h.snapshot.tried == "Restarted transport service" and h.snapshot.urgency == "high"
     assert h.card.channel == "C-ESC" and h.card.state == "pending" and h.card.message_ref is None
-    assert await job_kinds_of(db, h.id) == sorted([job_kinds.CARD_SYNC, job_kinds.ASSESS, job_kinds.NOTIFY_TARGET])
+    assert await job_kinds_of(db, h.id) == sorted([*ESCALATION_JOBS, job_kinds.NOTIFY_TARGET])
     assert [e["kind"] for e in await handoffs.events(h.id)] == ["created"]
 
 
@@ -50,7 +53,7 @@ async def test_same_idempotency_key_returns_the_same_handoff(handoffs, db):
     again = await handoffs.escalate(workspace=ACME, author=JUNIOR, snapshot=snapshot(summary="changed"), idempotency_key="view-7")
     assert not again.created and again.handoff.id == first.id
     assert again.handoff.snapshot.summary == first.snapshot.summary
-    assert await job_kinds_of(db, first.id) == sorted([job_kinds.CARD_SYNC, job_kinds.ASSESS])
+    assert await job_kinds_of(db, first.id) == sorted(ESCALATION_JOBS)
 
 
 async def test_ten_concurrent_duplicates_make_one_handoff(handoffs, db):
@@ -64,7 +67,7 @@ async def test_ten_concurrent_duplicates_make_one_handoff(handoffs, db):
     assert len({o.handoff.id for o in outcomes}) == 1
     assert sum(o.created for o in outcomes) == 1
     assert len(await handoffs.queue(workspace=ACME, viewer=DANA)) == 1
-    assert await job_kinds_of(db, outcomes[0].handoff.id) == sorted([job_kinds.CARD_SYNC, job_kinds.ASSESS])
+    assert await job_kinds_of(db, outcomes[0].handoff.id) == sorted(ESCALATION_JOBS)
 
 
 async def test_claim_outcomes(handoffs):
@@ -161,7 +164,7 @@ async def test_park_is_private_until_escalated(handoffs, db):
     assert done.handoff.intent == "escalate" and done.handoff.snapshot.notes == "for tomorrow"
     assert done.handoff.card is not None and done.handoff.escalated_at is not None
     assert [q.id for q in await handoffs.queue(workspace=ACME, viewer=DANA)] == [parked.id]
-    assert await job_kinds_of(db, parked.id) == sorted([job_kinds.CARD_SYNC, job_kinds.ASSESS])
+    assert await job_kinds_of(db, parked.id) == sorted(ESCALATION_JOBS)
 
 
 async def test_queue_is_oldest_first_without_own(db):
@@ -195,12 +198,13 @@ async def test_stats_time_to_claim_and_first_action(db):
         assert not await handoffs.record_first_action(workspace=ACME, person=DANA, handoff_id=h.id)
     clock.now = start
     await escalated(handoffs, summary="never claimed")
-    stats = await handoffs.stats(workspace=ACME, since=start - timedelta(hours=1))
+    clock.now = start + timedelta(hours=1)
+    stats = await handoffs.stats(workspace=ACME, days=1)
     assert (stats.count, stats.claimed) == (6, 5)
     assert stats.time_to_claim_median_s == 180
     assert stats.time_to_first_action_median_s == 210
     assert 240 < stats.time_to_claim_p90_s <= 600
-    empty = await handoffs.stats(workspace=GLOBEX, since=start)
+    empty = await handoffs.stats(workspace=GLOBEX, days=1)
     assert (empty.count, empty.time_to_claim_median_s) == (0, None)
 
 

@@ -91,11 +91,12 @@ class SlackBot:
 
     async def settled(self, timeout_s: float = 15) -> None:
         """Wait until the worker has nothing left to do."""
+        from core.jobs import TIMER_KINDS
         from db import outbox
 
         async def idle():
             async with self.services.database.transaction() as conn:
-                return await outbox.is_idle(conn, now=self.handoffs.clock())
+                return await outbox.is_idle(conn, now=self.handoffs.clock(), timers=TIMER_KINDS)
         await eventually(idle, timeout_s=timeout_s)
 
 

@@ -18,7 +18,7 @@ async def test_escalate_card_assessment_and_pick_up(sqlite_url):
         ts = await bot.card_ts(handoff.id)
         await eventually(lambda: "Check the inbound connector" in card_text(bot.card(ts)))
         card = bot.card(ts)
-        assert "Finance mailbox rejects external mail" in card_text(card) and buttons(card) == ["handoff_pickup"]
+        assert "Finance mailbox rejects external mail" in card_text(card) and buttons(card) == ["handoff_pickup", "handoff_snooze"]
         assert len(bot.fake.channel(CHANNEL)) == 1
 
         assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200

@@ -153,13 +153,15 @@ def teams_settings(database_url: str, fake: FakeBotFramework, **overrides: Any) 
 
 
 @asynccontextmanager
-async def teams_bot(database: Database, *, assessor: Any = None, **overrides: Any) -> AsyncIterator[TeamsBot]:
-    """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running."""
+async def teams_bot(database: Database, *, assessor: Any = None, handoffs: Handoffs | None = None,
+                    **overrides: Any) -> AsyncIterator[TeamsBot]:
+    """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running.
+    `handoffs`: the service with its own clock or reminder schedule."""
     fake = FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD)
     async with serve(fake.app()) as fake_url:
         fake.base_url = fake_url
         settings = teams_settings(database.url, fake, **overrides)
-        handoffs = Handoffs(database, observers=(PSA_NOTE,))
+        handoffs = handoffs or Handoffs(database, observers=(PSA_NOTE,))
         notes, tickets = build_psa(settings, handoffs)
         services = Services(settings=settings, database=database, handoffs=handoffs, assessor=assessor,
                             psa=notes, tickets=tickets)

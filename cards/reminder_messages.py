@@ -1,0 +1,93 @@
+"""What reminders say: the thread nudge, the direct messages, snooze and schedule answers. Pure.
+
+Same parts as cards/messages.py, rendered by the same two renderers. A nudge never mentions a group
+(no @channel / @here): the thread reply names nobody, and the people it is for get a direct message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cards.messages import Link, Message, Name, Paragraph, Strong, _say
+from cards.view import SNOOZE_LABEL, Button, build_card_view, humanize_seconds
+from core.models import HandoffState, ReminderSchedule
+
+
+def _waited(seconds: float) -> str:
+    return humanize_seconds(seconds)
+
+
+def _open_card(permalink: str | None) -> Paragraph:
+    return (" ", Link(permalink, "Open the card")) if permalink else ()
+
+
+def nudge(state: HandoffState, *, step: int, of: int, waited_s: float) -> Message:
+    """The reply in the card's thread: how long it has waited, with Pick Up and Snooze under it."""
+    value = str(state.id)
+    last = " That was the last reminder: Handoff's admins have been told." if step >= of else ""
+    return _say(
+        "reminder.nudge",
+        (f"⏰ Still waiting for pick-up: escalated {_waited(waited_s)} ago. Reminder {step} of {of}.{last}",),
+        ("Press Pick Up to take it, or Snooze 1 h if it can wait.",),
+        buttons=(Button("pickup", "Pick Up", value, "primary"), Button("snooze", SNOOZE_LABEL, value)),
+    )
+
+
+def nudge_target(state: HandoffState, *, waited_s: float, now: datetime, permalink: str | None = None) -> Message:
+    """The senior the author named: the escalation is still waiting for them."""
+    view = build_card_view(state, now=now)
+    return _say("reminder.target", ("⏰ ", Name(view.author), "'s escalation ", Strong(view.title),
+                                    f" is still waiting for pick-up ({_waited(waited_s)}). They asked for you: "
+                                    "press Pick Up on the card.", *_open_card(permalink)))
+
+
+def overdue_admin(state: HandoffState, *, waited_s: float, now: datetime, permalink: str | None = None) -> Message:
+    """Each admin, once, after the last reminder went unanswered."""
+    view = build_card_view(state, now=now)
+    return _say("reminder.overdue", ("🚩 Overdue: ", Strong(view.title), " from ", Name(view.author),
+                                     f" has been waiting {_waited(waited_s)} and every reminder went unanswered. "
+                                     "Ask a senior to pick it up, or pick it up yourself.", *_open_card(permalink)))
+
+
+def first_action(state: HandoffState, *, idle_s: float, now: datetime, permalink: str | None = None) -> Message:
+    """The owner, privately, once: picked up a while ago and nothing said in the thread yet."""
+    view = build_card_view(state, now=now)
+    return _say("reminder.first_action", (f"👋 You picked up ", Strong(view.title), f" {_waited(idle_s)} ago and "
+                                          "haven't replied in its thread yet. Post what you've found, or Release it "
+                                          "so someone else can pick it up.", *_open_card(permalink)))
+
+
+def snoozed(state: HandoffState, *, until: datetime) -> Message:
+    return _say("reminder.snoozed", f"🔕 Reminders for this escalation are snoozed until {until:%H:%M} UTC. "
+                                    "Press Snooze 1 h again to push them further, or pick it up.")
+
+
+def schedule_set(schedule: ReminderSchedule) -> Message:
+    which = "the default" if schedule.is_default else "this workspace's own"
+    return _say("reminder.schedule_set", f"Reminders now follow {which} schedule: {schedule.schedule} after an "
+                                         "escalation (sooner for high urgency, later for low). Escalations already "
+                                         "waiting use it from their next reminder. Send an empty value to use the "
+                                         "default again.")
+
+
+
+# The reply/DM kinds the reminder jobs enqueue (core/nudges.py), and the one place that words them.
+THREAD_KINDS = frozenset({"nudge"})
+DIRECT_KINDS = frozenset({"nudge_target", "overdue_admin", "first_action"})
+
+
+def reminder_message(state: HandoffState, kind: str, detail: Mapping[str, Any], *, now: datetime,
+                     permalink: str | None = None) -> Message:
+    """The message for a reminder job's reply or direct message, from its payload."""
+    if kind == "nudge":
+        return nudge(state, step=int(detail.get("step", 1)), of=int(detail.get("of", 1)),
+                     waited_s=float(detail.get("waited_s", 0)))
+    if kind == "nudge_target":
+        return nudge_target(state, waited_s=float(detail.get("waited_s", 0)), now=now, permalink=permalink)
+    if kind == "overdue_admin":
+        return overdue_admin(state, waited_s=float(detail.get("waited_s", 0)), now=now, permalink=permalink)
+    if kind == "first_action":
+        return first_action(state, idle_s=float(detail.get("idle_s", 0)), now=now, permalink=permalink)
+    raise ValueError(f"not a reminder message: {kind!r}")

@@ -1,0 +1,73 @@
+"""After the card on Slack: Snooze 1 h, /escalate stats, the App Home's week (signed requests in, the stand-in out)."""
+
+from __future__ import annotations
+
+import json
+
+from standins.slack import requests as slack
+from tests.journeys.slack_bot import CAROL, DANA, JAMIE, buttons, card_text, eventually, running_bot
+
+
+async def test_author_snoozes_from_the_card_and_anyone_else_is_told_who_can(pg_url):
+    async with running_bot(pg_url) as bot:
+        handoff = await bot.escalate(JAMIE, summary="Backups failed on the file server")
+        ts = await bot.card_ts(handoff.id)
+        await eventually(lambda: "handoff_snooze" in buttons(bot.card(ts)))
+
+        await bot.press(CAROL, "snooze", handoff.id, ts)
+        said = await eventually(lambda: bot.fake.ephemerals_for("U-CAROL"))
+        assert "only jamie (who escalated it) or a handoff admin" in said[0]["text"].lower()
+        assert (await bot.handoffs.load(handoff.id)).snoozed_until is None
+
+        await bot.press(JAMIE, "snooze", handoff.id, ts)
+        said = await eventually(lambda: bot.fake.ephemerals_for("U-JAMIE"))
+        assert "Reminders for this escalation are snoozed until" in said[0]["text"]
+        await eventually(lambda: "reminders snoozed until" in card_text(bot.card(ts)))
+        await bot.settled()
+
+
+async def test_stats_are_private_and_name_what_matters(pg_url):
+    async with running_bot(pg_url) as bot:
+        handoff = await bot.escalate(JAMIE, summary="VPN drops every hour", urgency="high")
+        ts = await bot.card_ts(handoff.id)
+        await bot.press(DANA, "pickup", handoff.id, ts)
+        await eventually(lambda: _claimed(bot, handoff.id))
+        await bot.escalate(CAROL, summary="Printer offline")
+
+        answer = await bot.send(slack.slash_command(DANA, "stats"))
+        body = answer.json()
+        assert body["response_type"] == "ephemeral"
+        text = json.dumps(body, ensure_ascii=False)
+        assert "Last 7 days" in text and "2 escalations" in text and "Picked up: 1 of 2 (50%)" in text
+        assert "High 1" in text and "Normal 1" in text and "picks up most: dana 1" in text.lower()
+        assert "Open now: 1 (0 overdue)" in text and "Per day:" in text
+
+        month = (await bot.send(slack.slash_command(DANA, "stats 30d"))).json()
+        assert "Last 30 days" in json.dumps(month)
+        wrong = (await bot.send(slack.slash_command(DANA, "stats forever"))).json()
+        assert "Stats cover the last 7 or 30 days, not 'forever'" in wrong["text"]
+        await bot.settled()
+
+
+async def test_app_home_shows_the_week_and_refuses_another_workspaces_stats(pg_url):
+    async with running_bot(pg_url) as bot:
+        await bot.escalate(JAMIE, summary="Disk full on SQL01")
+        await bot.send(slack.event_callback("T-ACME", {"type": "app_home_opened", "user": "U-DANA", "tab": "home"}))
+        published = await eventually(lambda: bot.fake.calls_to("views.publish"))
+        home = json.dumps(published[-1].args["view"], ensure_ascii=False)
+        assert "This week" in home and "1 escalated" in home and "█" in home
+        assert "T-ACME:30" in home  # the stats buttons carry the workspace they were drawn for
+
+        await bot.press(DANA, "stats", "T-ACME:30", "")
+        said = await eventually(lambda: bot.fake.ephemerals_for("U-DANA"))
+        assert "Last 30 days" in said[-1]["text"]
+        await bot.press(DANA, "stats", "T-GLOBEX:30", "")
+        said = await eventually(lambda: len(bot.fake.ephemerals_for("U-DANA")) > 1 and bot.fake.ephemerals_for("U-DANA"))
+        assert "belong to another workspace" in said[-1]["text"]
+        await bot.settled()
+
+
+async def _claimed(bot, handoff_id):
+    return (await bot.handoffs.load(handoff_id)).claimed_by is not None
+
+

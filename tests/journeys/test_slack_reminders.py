@@ -1,0 +1,49 @@
+"""Reminders on Slack with HANDOFF_REMINDERS=2s,4s (PostgreSQL, real time, the real worker): thread
+nudges in order, the named senior and the admins told, the card marked overdue; a claim stops them."""
+
+from __future__ import annotations
+
+import re
+
+from tests.journeys.slack_bot import CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, slack_person, workspace
+
+SCHEDULE = {"reminders": "2s,4s"}
+
+
+def nudges(bot, ts):
+    return [m["text"] for m in bot.fake.thread(CHANNEL, ts) if "Still waiting for pick-up" in m["text"]]
+
+
+async def test_two_nudges_in_order_then_admins_once_and_the_card_says_overdue(pg_url):
+    async with running_bot(pg_url, **SCHEDULE) as bot:
+        await bot.handoffs.bootstrap_admin(workspace=workspace(), person=slack_person(CAROL))
+        handoff = await bot.escalate(JAMIE, summary="Exchange queue stuck", target="U-DANA")
+        ts = await bot.card_ts(handoff.id)
+        await eventually(lambda: len(nudges(bot, ts)) == 2, timeout_s=10)
+        first, second = nudges(bot, ts)
+        assert "Reminder 1 of 2" in first and "Reminder 2 of 2" in second
+        assert "<!channel>" not in first + second and "<!here>" not in first + second
+        thread = [m for m in bot.fake.thread(CHANNEL, ts) if "Still waiting" in m["text"]]
+        assert all(any(e.get("action_id") == "handoff_snooze" for b in m.get("blocks", []) if b["type"] == "actions"
+                       for e in b["elements"]) for m in thread), "each nudge offers Snooze 1 h"
+        await eventually(lambda: "Overdue" in card_text(bot.card(ts)))
+        await bot.settled()
+        admin = [m for m in bot.fake.dms_to("U-CAROL") if "Overdue" in m["text"]]
+        senior = [m for m in bot.fake.dms_to("U-DANA") if "still waiting for pick-up" in m["text"]]
+        assert len(admin) == 1 and len(senior) == 2
+        assert re.search(r"Overdue\* · unclaimed for [4-9] s", card_text(bot.card(ts)))  # 4 s, or a little late
+
+
+async def test_a_claim_between_nudges_stops_the_rest(pg_url):
+    async with running_bot(pg_url, **SCHEDULE) as bot:
+        handoff = await bot.escalate(JAMIE, summary="Citrix sessions freeze")
+        ts = await bot.card_ts(handoff.id)
+        await eventually(lambda: len(nudges(bot, ts)) == 1, timeout_s=10)
+        await bot.press(DANA, "pickup", handoff.id, ts)
+        await eventually(lambda: "Picked up by" in card_text(bot.card(ts)))
+        import asyncio
+
+        await asyncio.sleep(3)  # past the second step's due time
+        await bot.settled()
+        assert len(nudges(bot, ts)) == 1
+        assert "Overdue" not in card_text(bot.card(ts))

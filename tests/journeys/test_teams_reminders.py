@@ -1,0 +1,141 @@
+"""Reminders, snooze, stats and settings on Teams (the parity rows of the Slack journeys), PostgreSQL,
+with the service's clock moved by hand and the real worker over the real outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.handoffs import Handoffs
+from core.models import PersonKey
+from core.schedule import ReminderPolicy, parse_schedule
+from core.worker import Worker
+from tests.core.test_reminders import T0, Clock
+from tests.teams.harness import (
+    ACME_TEAMS,
+    TENANT,
+    card_action,
+    invoke,
+    message,
+    open_dialog,
+    posted_card,
+    say,
+    submit,
+    teams_bot,
+    teams_user,
+    use_this_channel,
+)
+
+JAMIE, ALEX, DANA = teams_user("Jamie"), teams_user("Alex Admin"), teams_user("Dana")
+
+
+async def escalated(bot, clock):
+    await use_this_channel(bot, ALEX)  # Alex becomes the workspace's first admin
+    dialog = await open_dialog(bot, JAMIE)
+    status, _ = await bot.send(submit(JAMIE, bot.fake.service_url, dialog, summary="SharePoint sync stuck"))
+    assert status == 200
+    worker = Worker(bot.services.database, bot.services.job_kinds(), clock=clock)
+    await run_due(worker)
+    conversation, activity_id, _ = posted_card(bot)
+    return worker, conversation, activity_id
+
+
+async def run_due(worker) -> None:
+    while await worker.run_one():
+        pass
+
+
+def thread_texts(bot, conversation):
+    return [c.body.get("text") or "" for c in bot.fake.of_kind("reply") if c.conversation_id == conversation]
+
+
+def card_texts(card) -> str:
+    facts = [f"{f['title']}: {f['value']}" for b in card["body"] if b.get("type") == "FactSet" for f in b["facts"]]
+    return "\n".join([*(b.get("text", "") for b in card["body"]), *facts])
+
+
+async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
+    clock = Clock()
+    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")))
+    async with teams_bot(pg_db, handoffs=handoffs) as bot:
+        worker, conversation, activity_id = await escalated(bot, clock)
+        clock.now = T0 + timedelta(seconds=2)
+        await run_due(worker)
+        assert [t for t in thread_texts(bot, conversation) if "Still waiting" in t] == [
+            "⏰ Still waiting for pick-up: escalated less than a minute ago. Reminder 1 of 2.\n\n"
+            "Press Pick Up to take it, or Snooze 1 h if it can wait."]
+        clock.now = T0 + timedelta(seconds=4)
+        await run_due(worker)
+        nudges = [t for t in thread_texts(bot, conversation) if "Still waiting" in t]
+        assert len(nudges) == 2 and "Reminder 2 of 2" in nudges[1] and "admins have been told" in nudges[1]
+        admin_dms = [c for c in bot.fake.of_kind("create")
+                     if (c.body.get("members") or [{}])[0].get("id") == ALEX["id"]]
+        assert len(admin_dms) == 1 and "Overdue" in admin_dms[0].body["activity"]["text"]
+        assert "Overdue · unclaimed for 4 s" in card_texts(bot.fake.card_of(activity_id))
+        clock.now = T0 + timedelta(hours=2)
+        await run_due(worker)
+        assert len([t for t in thread_texts(bot, conversation) if "Still waiting" in t]) == 2
+
+
+async def test_snooze_on_the_card_author_yes_others_told_who_can(pg_db):
+    clock = Clock()
+    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")))
+    async with teams_bot(pg_db, handoffs=handoffs) as bot:
+        worker, conversation, activity_id = await escalated(bot, clock)
+        [handoff] = await handoffs.queue(workspace=ACME_TEAMS, viewer=handoffs_person(DANA))
+        url = bot.fake.service_url
+        status, body = await bot.send(card_action("snooze", str(handoff.id), sender=DANA, service_url=url,
+                                                  conversation_id=conversation))
+        assert status == 200 and "can snooze its reminders" in body["value"]
+        status, body = await bot.send(card_action("snooze", str(handoff.id), sender=JAMIE, service_url=url,
+                                                  conversation_id=conversation))
+        assert status == 200 and "Snoozed until" in card_texts(body["value"])
+        clock.now = T0 + timedelta(seconds=10)
+        await run_due(worker)
+        assert not [t for t in thread_texts(bot, conversation) if "Still waiting" in t]
+
+
+async def test_stats_and_the_settings_card(pg_db):
+    clock = Clock()
+    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")))
+    async with teams_bot(pg_db, handoffs=handoffs) as bot:
+        await escalated(bot, clock)
+        answer = await say(bot, "stats", sender=DANA, channel=None)
+        assert "Last 7 days" in answer and "1 escalation" in answer and "Open now: 1" in answer
+        assert "Stats cover the last 7 or 30 days" in await say(bot, "stats 90d", sender=DANA, channel=None)
+
+        url = bot.fake.service_url
+        status, _ = await bot.send(_settings_message(DANA, url))
+        [card_call] = [c for c in bot.fake.of_kind("reply") if c.body.get("attachments")][-1:]
+        card = card_call.body["attachments"][0]["content"]
+        assert any(b.get("id") == "reminders" and b.get("value") == "2s,4s" for b in card["body"])
+
+        refused = await _save(bot, DANA, "1m,5m")
+        assert "Only a Handoff admin can change that" in card_texts(refused)
+        saved = await _save(bot, ALEX, "1m, 5m")
+        assert "this workspace's own schedule: 1m,5m" in card_texts(saved)
+        assert (await handoffs.reminder_schedule(workspace=ACME_TEAMS)).schedule == "1m,5m"
+        bad = await _save(bot, ALEX, "5m,1m")
+        assert "later than the one before" in card_texts(bad)
+
+        status, body = await bot.send(_action("stats", {"workspace": "other-tenant", "days": 30}, DANA, url))
+        assert "belong to another workspace" in body["value"]
+
+
+def handoffs_person(user):
+    return PersonKey(user["id"], user["name"])
+
+
+def _settings_message(sender, url):
+    return message("settings", sender=sender, service_url=url)
+
+
+def _action(verb, data, sender, url):
+    value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
+    return invoke("adaptiveCard/action", value, sender=sender, service_url=url)
+
+
+async def _save(bot, sender, schedule):
+    status, body = await bot.send(_action("reminders", {"workspace": TENANT, "reminders": schedule}, sender,
+                                          bot.fake.service_url))
+    assert status == 200, body
+    return body["value"]
