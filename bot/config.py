@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
     slack_channel: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_SLACK_CHANNEL", "slack_channel"))
+    # many workspaces: OAuth v2 install at /slack/install (needs SLACK_SIGNING_SECRET too)
+    slack_client_id: str | None = Field(None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"))
+    slack_client_secret: str | None = Field(None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret"))
+    slack_redirect_uri: str | None = Field(None, validation_alias=AliasChoices("SLACK_REDIRECT_URI", "slack_redirect_uri"))
+    slack_authorize_url: str = Field("https://slack.com/oauth/v2/authorize",
+                                     validation_alias=AliasChoices("SLACK_AUTHORIZE_URL", "slack_authorize_url"))
+    slack_oauth_state_ttl_s: int = Field(600, validation_alias=AliasChoices("SLACK_OAUTH_STATE_TTL_S", "slack_oauth_state_ttl_s"))
 
     # Anthropic
     anthropic_api_key: str | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"))
@@ -136,8 +143,14 @@ class Settings(BaseSettings):
         return values
 
     @property
+    def slack_oauth_enabled(self) -> bool:
+        """Many workspaces: each installs through /slack/install; tokens live in the database."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_signing_secret)
+
+    @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+        single = bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+        return single or self.slack_oauth_enabled
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod

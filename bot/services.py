@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, field
 
 from bot.config import Settings
@@ -20,6 +22,8 @@ from psa.directory import Directory
 from psa.jobs import KIND as PSA_NOTE
 from psa.jobs import PsaNotes
 from psa.tickets import TicketChecker
+
+log = logging.getLogger("handoff.services")
 
 
 def build_assessor(settings: Settings) -> Assessor | None:
@@ -75,8 +79,12 @@ def build_psa(settings: Settings, handoffs: Handoffs) -> tuple[PsaNotes, TicketC
     """PSA notes and the ticket check: the environment's connection (single-workspace mode) and any
     stored per workspace."""
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
-    directory = Directory(handoffs.db, vault=Vault(key) if key else None,
-                          default=from_environment(settings.psa_environment()))
+    default = from_environment(settings.psa_environment())
+    if default is not None and settings.slack_oauth_enabled:
+        # Many workspaces: one environment connection would write every workspace's notes into one PSA.
+        log.warning("SLACK_CLIENT_ID is set, so HANDOFF_PSA is ignored: each workspace stores its own PSA connection")
+        default = None
+    directory = Directory(handoffs.db, vault=Vault(key) if key else None, default=default)
     notes = PsaNotes(
         handoffs, directory, timeout_s=settings.psa_timeout_s, retry_base_s=settings.psa_retry_base_s,
         retry_cap_s=settings.psa_retry_cap_s, card_wait_s=settings.psa_card_wait_s,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cards.messages import Hint, Message, _names, _say, ask_an_admin
+from cards.messages import Channel, Hint, Message, _names, _say, ask_an_admin
 from core.models import Person
 
 
@@ -23,12 +23,30 @@ def not_in_a_channel() -> Message:
                                           "a chat. ", Hint("use_this_channel"), "."))
 
 
-def channel_set(*, first_admin: bool) -> Message:
-    done = "Done: escalation cards will be posted in this channel."
+def channel_set(*, first_admin: bool, channel: str | None = None) -> Message:
+    """`channel`: named when it was picked elsewhere (Slack's settings); Teams sets it from the channel itself."""
+    done = ("Done: escalation cards will be posted in ", Channel(channel), ".") if channel else \
+        ("Done: escalation cards will be posted in this channel.",)
     if not first_admin:
         return _say("channel.set", done)
-    return _say("channel.set", (f"{done} You are this organisation's first Handoff admin, so you can move the channel "
-                                "later and give people roles: ", Hint("make_role"), "."))
+    return _say("channel.set", (*done, " You are the first Handoff admin here, so you can move the channel later and "
+                                "give people roles: ", Hint("make_role"), "."))
+
+
+def channel_unchanged(channel: str) -> Message:
+    return _say("channel.unchanged", ("Escalation cards already go to ", Channel(channel), "."))
+
+
+def not_in_channel(channel: str) -> Message:
+    """The channel is set, but the bot is not a member, so its cards would bounce."""
+    return _say("channel.bot_not_member", ("I'm not in ", Channel(channel), " yet, so I can't post escalation cards "
+                                           "there. ", Hint("invite"), ", then escalations will arrive there."))
+
+
+def settings_saved(done: Sequence[Message]) -> Message:
+    """What the settings form says after a save: each change, one paragraph each."""
+    paragraphs = tuple(p for message in done for p in message.paragraphs)
+    return Message(kind="settings.saved", paragraphs=paragraphs or (("Nothing to change.",),))
 
 
 def channel_admins_only(admins: Sequence[Person]) -> Message:

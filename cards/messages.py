@@ -61,7 +61,7 @@ class Hint:
 
 
 # The actions a Hint may name; each renderer has exactly one phrase for each (a test checks both).
-HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home", "stats", "settings")
+HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home", "stats", "settings", "invite")
 
 Part = str | Mention | Name | Strong | Link | Channel | Hint
 Paragraph = tuple[Part, ...]

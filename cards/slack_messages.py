@@ -17,12 +17,13 @@ from core.text import neutralize_mentions
 HINTS = {
     "escalate": "run `/escalate`",
     "list": "`/escalate list`",
-    "set_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
-    "use_this_channel": "set the escalation channel (HANDOFF_SLACK_CHANNEL)",
-    "make_role": "give roles in Handoff's settings",
+    "set_channel": "run `/escalate setup` to choose the escalation channel",
+    "use_this_channel": "run `/escalate setup` to choose the escalation channel",
+    "make_role": "run `/escalate role @name engineer` (or viewer, or admin)",
     "stats": "run `/escalate stats` (or `/escalate stats 30d`)",
-    "settings": "open Handoff's App Home, Settings",
+    "settings": "run `/escalate setup` (or open Handoff's App Home, Settings)",
     "home": "Handoff's App Home",
+    "invite": "Run `/invite @Handoff` in that channel",
 }
 CHECKBOX = "☐"
 

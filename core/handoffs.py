@@ -35,6 +35,7 @@ from core.rows import handoff_from_row, person_from_row, workspace_from_row
 from core.snapshot import Snapshot
 from core.reads import HandoffReads
 from core.reminders import ReminderCommands
+from core.workspaces import WorkspaceRemoval
 from db import outbox, store
 from db import reminders as reminders_db
 
@@ -42,7 +43,7 @@ from db import reminders as reminders_db
 _CLAIM_OUTCOMES = {AlreadyYours: "already_yours", Lost: "lost", Refused: "refused"}
 
 
-class Handoffs(ReminderCommands, HandoffReads):
+class Handoffs(ReminderCommands, HandoffReads, WorkspaceRemoval):
     """Commands: each call is one transaction, and the jobs it causes commit with it."""
 
     # The winning claim as one statement on PostgreSQL; False runs it as separate statements in a

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from db.tables import jobs
+from db.tables import handoffs, jobs
 
 log = logging.getLogger("handoff.outbox")
 
@@ -293,3 +293,15 @@ class NotifySender:
             await asyncio.sleep(self.gap_s)
             if not self._again:
                 return
+
+
+async def stop_pending_for_workspace(conn: AsyncConnection, *, workspace_id: int, reason: str, now: datetime) -> int:
+    """The workspace is gone (app uninstalled, tokens revoked): its pending jobs fail with `reason`
+    instead of retrying against a token that no longer exists. Returns how many were stopped."""
+    stmt = (
+        update(jobs)
+        .where(jobs.c.state == "pending",
+               jobs.c.handoff_id.in_(select(handoffs.c.id).where(handoffs.c.workspace_id == workspace_id)))
+        .values(state="failed", last_error=reason, updated_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount

@@ -491,3 +491,14 @@ async def find_handoff_by_card(
         )
     )
     return (await conn.execute(stmt)).scalars().first()
+
+
+async def fail_undelivered_cards(conn: AsyncConnection, *, workspace_id: int, reason: str, now: datetime) -> int:
+    """Cards of the workspace not posted yet get a failed delivery record saying why."""
+    stmt = (
+        update(cards)
+        .where(cards.c.state.in_(("pending", "posting")),
+               cards.c.handoff_id.in_(select(handoffs.c.id).where(handoffs.c.workspace_id == workspace_id)))
+        .values(state="failed", last_error=reason, updated_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount

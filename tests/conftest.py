@@ -14,6 +14,7 @@ import uuid
 import asyncpg
 import pytest
 
+from bot.slack.installations import OAUTH_TABLES
 from core.handoffs import Handoffs
 from db import migrate
 from db.engine import Database
@@ -81,7 +82,7 @@ def sqlite_template(tmp_path_factory):
 
 
 async def _truncate(database: Database) -> None:
-    names = ", ".join(t.name for t in reversed(metadata.sorted_tables))
+    names = ", ".join([*(t.name for t in reversed(metadata.sorted_tables)), *OAUTH_TABLES])
     async with database.transaction() as conn:
         await conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 

@@ -2,6 +2,9 @@
 
 HTTP mode mounts POST /slack/events (commands, interactivity and events, signed with
 SLACK_SIGNING_SECRET); Socket Mode runs when SLACK_APP_TOKEN is set (no public URL needed).
+One workspace (SLACK_BOT_TOKEN) or many (SLACK_CLIENT_ID + SLACK_CLIENT_SECRET: OAuth install at
+/slack/install, tokens in the database); either way every request and delivery finds its
+workspace's token through the same `Installations.find(team_id)`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from bot.slack.admin import SlackAdmin
 from bot.slack.delivery import SlackDelivery
 from bot.slack.handlers import SlackHandlers
+from bot.slack import oauth
 from bot.slack.installations import Installations, SingleWorkspace
+from bot.slack.lifecycle import WorkspaceLifecycle
 from cards import messages, slack_messages
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
@@ -33,7 +40,7 @@ log = logging.getLogger("handoff.slack")
 class SlackPlatform:
     bolt: AsyncApp
     delivery: SlackDelivery
-    installations: SingleWorkspace
+    installations: Installations
     app_token: str | None = None  # Socket Mode when set
     socket_mode: AsyncSocketModeHandler | None = None
     routes: list[str] = field(default_factory=list)
@@ -51,32 +58,45 @@ class WorkspaceRegistry:
         self._known: set[str] = set()
 
     async def ensure(self, team_id: str, team_name: str) -> None:
+        """The configured channel applies until one is chosen in Slack (core.Handoffs.register_workspace)."""
         if team_id not in self._known:
             await self.handoffs.register_workspace(WorkspaceKey("slack", team_id, team_name), channel=self.channel)
             self._known.add(team_id)
 
 
-def build_bolt_app(*, installations: Installations, registry: WorkspaceRegistry, signing_secret: str | None,
-                   api_url: str, handlers: SlackHandlers) -> AsyncApp:
-    async def authorize(enterprise_id, team_id, logger) -> AuthorizeResult | None:
-        installation = await installations.find(team_id or "")
+class WorkspaceAuthorize(AsyncAuthorize):
+    """Every request gets its own workspace's token, looked up when it arrives (invariant 6)."""
+
+    def __init__(self, installations: Installations, registry: WorkspaceRegistry) -> None:
+        self.installations = installations
+        self.registry = registry
+
+    async def __call__(self, *, context, enterprise_id, team_id, user_id, **_actor) -> AuthorizeResult | None:
+        installation = await self.installations.find(team_id or "")
         if installation is None:
+            log.warning("Slack workspace %s: no installation (never installed, uninstalled or token revoked); "
+                        "request from %s not handled, nothing stored", team_id, user_id)
             return None
-        await registry.ensure(installation.team_id, installation.team_name)
+        await self.registry.ensure(installation.team_id, installation.team_name)
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=installation.team_id, team=installation.team_name,
                                bot_token=installation.bot_token, bot_user_id=installation.bot_user_id,
-                               bot_id=installation.bot_id)
+                               bot_id=installation.bot_id, user_id=user_id)
 
+
+def build_bolt_app(*, authorize: WorkspaceAuthorize, signing_secret: str | None, client: AsyncWebClient,
+                   listeners: list, oauth_flow=None) -> AsyncApp:
     bolt = AsyncApp(
         signing_secret=signing_secret or "",
         request_verification_enabled=bool(signing_secret),
-        client=AsyncWebClient(base_url=api_url, timeout=10),
+        client=client,
         authorize=authorize,
+        oauth_flow=oauth_flow,
         user_facing_authorize_error_message=slack_messages.plain_text(messages.not_installed()),
         process_before_response=False,  # ack answers the HTTP request; the listener goes on after it
         logger=logging.getLogger("handoff.slack.bolt"),
     )
-    handlers.register(bolt)
+    for listener in listeners:
+        listener.register(bolt)
     return bolt
 
 
@@ -91,24 +111,39 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
     settings = services.settings
     if not settings.slack_enabled:
         return None
-    installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
+    client = AsyncWebClient(base_url=settings.slack_api_url, timeout=10)
+    flow = None
+    if settings.slack_oauth_enabled:
+        if settings.slack_bot_token:
+            log.warning("SLACK_CLIENT_ID is set, so Slack runs for many workspaces: SLACK_BOT_TOKEN is ignored")
+        flow, installations = oauth.build_oauth(settings, engine=services.database.engine,
+                                                handoffs=services.handoffs, client=client)
+        channel = None  # HANDOFF_SLACK_CHANNEL is for one workspace; each workspace sets its own
+    else:
+        installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
+        channel = settings.slack_channel
     delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock)
+    handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery, check_ticket=services.check_ticket)
     bolt = build_bolt_app(
-        installations=installations,
-        registry=WorkspaceRegistry(services.handoffs, settings.slack_channel),
+        authorize=WorkspaceAuthorize(installations, WorkspaceRegistry(services.handoffs, channel)),
         signing_secret=settings.slack_signing_secret,
-        api_url=settings.slack_api_url,
-        handlers=SlackHandlers(handoffs=services.handoffs, delivery=delivery, check_ticket=services.check_ticket),
+        client=client,
+        oauth_flow=flow,
+        listeners=[SlackAdmin(handoffs=services.handoffs, tell=handlers.tell), handlers,
+                   WorkspaceLifecycle(installations=installations, handoffs=services.handoffs)],
     )
     platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations,
                              app_token=settings.slack_app_token)
     if settings.slack_signing_secret:
         app.router.add_post(EVENTS_PATH, events_route(bolt))
         platform.routes.append(EVENTS_PATH)
+    if flow is not None:
+        platform.routes.extend(oauth.add_routes(app, flow))
     app[SLACK] = platform
 
     async def start(_app: web.Application) -> None:
-        await installations.load()  # learn the team now, so the first click needs no auth.test
+        if isinstance(installations, SingleWorkspace):
+            await installations.load()  # learn the team now, so the first click needs no auth.test
         if platform.app_token:  # built here: the handler needs the running loop
             platform.socket_mode = AsyncSocketModeHandler(bolt, platform.app_token)
             await platform.socket_mode.connect_async()

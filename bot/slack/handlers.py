@@ -19,6 +19,7 @@ from bot.slack.payloads import (
     excerpt_from,
     modal_errors,
     parse_submission,
+    readable_command_text,
     person_of,
     workspace_of,
 )
@@ -30,12 +31,11 @@ from cards.slack_views import (
     ModalPrefill,
     done_modal,
     escalate_modal,
-    home_view,
     list_blocks,
     list_fallback_text,
 )
 from cards import reminder_messages
-from cards.stats_messages import bad_window, parse_window, stats_message, week_at_a_glance
+from cards.stats_messages import bad_window, parse_window, stats_message
 from cards.limits import SLACK_MAX_BLOCKS
 from cards.view import build_card_view
 from core.delivery import handoff_uuid
@@ -70,8 +70,7 @@ class SlackHandlers:
         app.action("handoff_escalate_now")(self.on_escalate_now)
         app.action("handoff_snooze")(self.on_snooze)
         app.action("handoff_stats")(self.on_stats_button)
-        app.event("message")(self.on_message)
-        app.event("app_home_opened")(self.on_home_opened)
+        app.event("message")(self.on_message)  # App Home: bot/slack/admin.py (queue, week, settings)
 
     async def tell(self, body: dict[str, Any], message: Message) -> None:
         """Say something only the person who acted sees (the action's response_url when it has one)."""
@@ -99,7 +98,7 @@ class SlackHandlers:
             return
         await ack()
         context = ModalContext(channel=command.get("channel_id"))
-        view = escalate_modal(ModalPrefill(summary=text), private_metadata=context.encode())
+        view = escalate_modal(ModalPrefill(summary=readable_command_text(text)), private_metadata=context.encode())
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     async def list_answer(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -271,12 +270,3 @@ class SlackHandlers:
         state = await self.handoffs.find_by_card(workspace=workspace, message_ref=thread_ts)
         if state is not None and state.claimed_by is not None and state.claimed_by.external_id == user:
             await self.handoffs.record_first_action(workspace=workspace, person=PersonKey(user), handoff_id=state.id)
-
-    async def on_home_opened(self, event, body, client) -> None:
-        if event.get("tab") != "home":
-            return
-        now, workspace = self.handoffs.clock(), workspace_of(body)
-        queue = await self.handoffs.queue(workspace=workspace, viewer=PersonKey(event["user"]))
-        week = await self.handoffs.stats(workspace=workspace, days=7)
-        await client.views_publish(user_id=event["user"], view=home_view(
-            [build_card_view(h, now=now) for h in queue], week=week_at_a_glance(week), team_id=workspace.external_id))

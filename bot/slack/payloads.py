@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from cards.limits import SLACK_PRIVATE_METADATA
 from cards.slack_views import INTENT_FIELD, INTENTS, TARGET_FIELD
-from core.models import PersonKey, WorkspaceKey
+from cards.slack_settings import CHANNEL_FIELD, ROLE_FIELD, ROLE_PEOPLE_FIELD
+from core.models import ROLES, PersonKey, WorkspaceKey
 from core.snapshot import FIELD_LIMITS
 
 MODAL_FIELDS = ("summary", "tried", "notes", "urgency", "ticket")
@@ -127,3 +129,62 @@ def excerpt_from(messages: list[dict[str, Any]]) -> str:
     """The thread's recent messages as plain lines: `<user>: text`."""
     lines = [f"{m.get('user') or m.get('bot_id') or 'someone'}: {m.get('text', '').strip()}" for m in messages[-EXCERPT_MESSAGES:]]
     return "\n".join(line for line in lines if not line.endswith(": "))
+
+
+# --- settings and roles --------------------------------------------------------------------------
+
+SETUP_WORDS = ("setup", "settings")
+_ESCAPED = re.compile(r"<([@#!])([A-Za-z0-9_^-]+)(?:\|([^>]*))?>|<(https?://[^|>]+)(?:\|([^>]*))?>")
+_USER = re.compile(r"<@([UW][A-Z0-9]+|U-[A-Z0-9-]+)(?:\|([^>]*))?>")
+
+
+def readable_command_text(text: str) -> str:
+    """Slash command text as the person typed it: Slack escapes mentions (`<@U1|dana>` -> `@dana`,
+    `<#C1|ops>` -> `#ops`) and links (`<https://x|x>` -> `https://x`) because the command asks it to."""
+    def plain(match: re.Match) -> str:
+        if match.group(4):
+            return match.group(4)
+        sigil, ident, label = match.group(1), match.group(2), match.group(3)
+        return f"{'@' if sigil == '!' else sigil}{label or ident}"
+    return _ESCAPED.sub(plain, text)
+
+
+def is_setup_command(text: str) -> bool:
+    return text.strip().lower() in SETUP_WORDS
+
+
+@dataclass(frozen=True)
+class RoleCommand:
+    """`/escalate role @dana @sam engineer`: who and what. `role` is None when the command is malformed."""
+
+    people: tuple[PersonKey, ...]
+    role: str | None
+
+
+def parse_role_command(text: str) -> RoleCommand | None:
+    """None when the text is not a role command at all."""
+    words = text.strip().split()
+    if not words or words[0].lower() != "role":
+        return None
+    people = {m.group(1): PersonKey(m.group(1), m.group(2) or "") for m in _USER.finditer(text)}
+    role = words[-1].lower() if len(words) > 1 else None
+    return RoleCommand(tuple(people.values()), role if role in ROLES and people else None)
+
+
+@dataclass(frozen=True)
+class SettingsChoice:
+    channel: str | None
+    people: tuple[PersonKey, ...]
+    role: str | None
+
+
+def parse_settings(view: dict[str, Any]) -> SettingsChoice:
+    values = (view.get("state") or {}).get("values") or {}
+
+    def entry(block_id: str) -> dict[str, Any]:
+        return (values.get(block_id) or {}).get(block_id) or {}
+
+    channel = entry(CHANNEL_FIELD).get("selected_conversation") or None
+    people = tuple(PersonKey(str(u)) for u in entry(ROLE_PEOPLE_FIELD).get("selected_users") or [])
+    role = (entry(ROLE_FIELD).get("selected_option") or {}).get("value")
+    return SettingsChoice(channel, people, role if role in ROLES else None)

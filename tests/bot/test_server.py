@@ -6,6 +6,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.server import SERVICES, create_app
+from bot.slack.installations import OAUTH_TABLES
 from db import migrate
 from db.engine import Database
 from db.tables import metadata
@@ -43,7 +44,7 @@ async def test_two_replicas_upgrading_at_once_on_postgresql(pg_database_url):
     admin = Database(pg_database_url)
     async with admin.transaction() as conn:
         await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        names = ", ".join(t.name for t in metadata.sorted_tables)
+        names = ", ".join([*(t.name for t in metadata.sorted_tables), *OAUTH_TABLES])
         await conn.exec_driver_sql(f"DROP TABLE IF EXISTS {names} CASCADE")
     await admin.dispose()
     replicas = [Database(pg_database_url) for _ in range(2)]

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 
 from standins.slack import requests as slack_requests
 from standins.slack.requests import Actor, SlackSender, signed_headers
-from standins.slack.web_api import SlackWebApiStandIn, Team
+from standins.slack.web_api import Call, SlackWebApiStandIn, Team
 from tests.servers import serve
 
-__all__ = ["Actor", "SlackSender", "SlackWebApiStandIn", "Team", "fake_slack", "signed_headers", "slack_requests"]
+__all__ = ["Actor", "Call", "SlackSender", "SlackWebApiStandIn", "Team", "fake_slack", "signed_headers", "slack_requests"]
 
 ACME_TEAM = Team(id="T-ACME", name="Acme MSP", bot_token="xoxb-acme")
 GLOBEX_TEAM = Team(id="T-GLOBEX", name="Globex", bot_token="xoxb-globex", domain="globex")

@@ -157,7 +157,7 @@ async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None,
             fake.add_user(actor.user_id, actor.name, team_id=ACME_TEAM.id)
         config = Settings(
             database_url=database_url, slack_bot_token=ACME_TEAM.bot_token, slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url, slack_channel=CHANNEL, job_poll_s=0.05, **settings,
+            slack_api_url=api_url, job_poll_s=0.05, **{"slack_channel": CHANNEL, **settings},
         )
         from bot.services import build_services
         services = build_services(config)

@@ -63,3 +63,25 @@ def test_cli_prints_the_manifest(capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["features"]["slash_commands"][0]["url"] == "https://bot.example.com/slack/events"
     assert main(["manifest", "slack"]) == 2
+
+
+def test_oauth_manifest_adds_the_redirect_url_the_server_serves(tmp_path):
+    manifest = build_manifest(url="https://bot.example.com/", oauth=True, token_rotation=True)
+    jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
+    assert manifest["settings"]["token_rotation_enabled"] is True
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", slack_client_id="1.2",
+                        slack_client_secret="c", slack_signing_secret="s")
+    app = create_app(settings, run_worker=False)
+    served = {r.resource.canonical for r in app.router.routes() if r.resource.canonical.startswith("/slack")}
+    assert served == {"/slack/events", "/slack/install", "/slack/oauth_redirect"}
+    named = {urlparse(u).path for u in urls(manifest)} | {urlparse(u).path for u in manifest["oauth_config"]["redirect_urls"]}
+    assert named == served - {"/slack/install"}  # the install link is the admin's, not Slack's
+    assert "redirect_urls" not in build_manifest(url="https://bot.example.com/")["oauth_config"]
+
+
+def test_oauth_manifest_refusals(capsys):
+    assert main(["manifest", "slack", "--socket-mode", "--oauth"]) == 2
+    assert "--oauth always needs one" in capsys.readouterr().out
+    assert main(["manifest", "slack", "--url", "https://b.example.com", "--token-rotation"]) == 2
+    assert "--token-rotation needs --oauth" in capsys.readouterr().out
