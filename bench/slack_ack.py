@@ -34,14 +34,14 @@ from slack_bolt.authorization import AuthorizeResult
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import Settings  # noqa: E402
-from standins.http import serve  # noqa: E402
 from bot.server import SERVICES, create_app  # noqa: E402
 from bot.slack.app import SLACK, events_route  # noqa: E402
+from core.models import PersonKey, WorkspaceKey  # noqa: E402
+from core.snapshot import Snapshot  # noqa: E402
+from standins.http import serve  # noqa: E402
 from standins.slack import requests as slack  # noqa: E402
 from standins.slack.requests import Actor, SlackSender  # noqa: E402
 from standins.slack.web_api import SlackWebApiStandIn, Team  # noqa: E402
-from core.models import PersonKey, WorkspaceKey  # noqa: E402
-from core.snapshot import Snapshot  # noqa: E402
 
 SECRET = "bench-secret"
 TEAM = Team(id="T-BENCH", name="Bench", bot_token="xoxb-bench")

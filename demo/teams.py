@@ -23,15 +23,15 @@ from bot.server import SERVICES, create_app
 from bot.teams.local_dev import LOCAL_APP_ID
 from demo.transcript import Transcript, ms
 from standins.http import serve
-from standins.teams.activities import TeamsPlace, TeamsSender, TeamsUser
+from standins.teams.activities import TeamsPlace, TeamsSender, teams_user
 from standins.teams.bot_framework import FakeBotFramework, served
 
 TENANT = "5f8d2b1e-9c4a-4e7b-8a61-3d2c1b0a9f88"
 CHANNEL = "19:escalations@thread.tacv2"
-ALEX = TeamsUser.named("Alex")  # the Teams admin
-JAMIE = TeamsUser.named("Jamie")
-DANA = TeamsUser.named("Dana")
-CAROL = TeamsUser.named("Carol")
+ALEX = teams_user("Alex")  # the Teams admin
+JAMIE = teams_user("Jamie")
+DANA = teams_user("Dana")
+CAROL = teams_user("Carol")
 
 
 def as_text(markdown: str) -> str:
@@ -125,7 +125,7 @@ async def play(place: TeamsPlace, sender: TeamsSender, connector: FakeBotFramewo
     say("Dana & Carol", "press Pick Up at the same moment (answered in "
         + " and ".join(ms(a.elapsed_s) for a in answers) + f", {ms(time.perf_counter() - started)} for both)")
     for who, answer in zip((DANA, CAROL), answers):
-        transcript.box(f"What {who.name} sees on the card", card_as_text(answered_card(answer.body)))
+        transcript.box(f"What {who['name']} sees on the card", card_as_text(answered_card(answer.body)))
 
     before = len(connector.calls)
     await asyncio.sleep(0.2)  # anything the invokes left behind

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,19 +20,10 @@ from typing import Any
 import aiohttp
 
 
-@dataclass(frozen=True)
-class TeamsUser:
-    id: str  # the Bot Framework id, "29:..."
-    name: str
-    aad_object_id: str
-
-    @classmethod
-    def named(cls, name: str) -> TeamsUser:
-        slug = name.lower().replace(" ", "-")
-        return cls(f"29:{slug}", name, str(uuid.uuid5(uuid.NAMESPACE_DNS, name)))
-
-    def account(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "aadObjectId": self.aad_object_id}
+def teams_user(name: str) -> dict[str, str]:
+    """A person's channel account as Teams sends it in `from` (id "29:...", name, Entra object id)."""
+    slug = name.lower().replace(" ", "-")
+    return {"id": f"29:{slug}", "name": name, "aadObjectId": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))}
 
 
 @dataclass(frozen=True)
@@ -45,7 +37,7 @@ class TeamsPlace:
     team_name: str = "IT Service Desk"
     bot_name: str = "Handoff"
 
-    def _activity(self, kind: str, *, sender: TeamsUser, conversation: dict[str, Any],
+    def _activity(self, kind: str, *, sender: dict[str, str], conversation: dict[str, Any],
                   channel_data: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         return {
             "type": kind,
@@ -53,7 +45,7 @@ class TeamsPlace:
             "timestamp": datetime.now(UTC).isoformat(),
             "channelId": "msteams",
             "serviceUrl": self.service_url,
-            "from": sender.account(),
+            "from": sender,
             "recipient": {"id": f"28:{self.bot_id}", "name": self.bot_name},
             "conversation": conversation,
             "channelData": channel_data or {"tenant": {"id": self.tenant_id}},
@@ -61,8 +53,8 @@ class TeamsPlace:
             **fields,
         }
 
-    def personal_chat(self, person: TeamsUser) -> dict[str, Any]:
-        return {"id": f"a:personal-{person.id}", "conversationType": "personal", "tenantId": self.tenant_id}
+    def personal_chat(self, person: dict[str, str]) -> dict[str, Any]:
+        return {"id": f"a:personal-{person['id']}", "conversationType": "personal", "tenantId": self.tenant_id}
 
     def channel_thread(self, channel: str, message_id: str = "1699999999999") -> dict[str, Any]:
         return {"id": f"{channel};messageid={message_id}", "conversationType": "channel", "isGroup": True,
@@ -77,13 +69,13 @@ class TeamsPlace:
         return {"type": "mention", "text": f"<at>{person['name']}</at>",
                 "mentioned": {"id": person["id"], "name": person["name"]}}
 
-    def message(self, text: str, *, sender: TeamsUser, in_channel: str | None = None,
-                mentions: tuple[TeamsUser, ...] = (), **fields: Any) -> dict[str, Any]:
+    def message(self, text: str, *, sender: dict[str, str], in_channel: str | None = None,
+                mentions: Sequence[dict[str, str]] = (), **fields: Any) -> dict[str, Any]:
         """A chat message; `in_channel`: an @-mention of the bot in that channel. '@{name}' in `text`
         becomes a Teams mention of that person when they are in `mentions`."""
         for person in mentions:
-            text = text.replace(f"@{person.name}", f"<at>{person.name}</at>")
-        people = [self.mention(p.account()) for p in mentions]
+            text = text.replace(f"@{person['name']}", f"<at>{person['name']}</at>")
+        people = [self.mention(p) for p in mentions]
         if in_channel is None:
             return self._activity("message", sender=sender, conversation=self.personal_chat(sender), text=text,
                                   **fields)
@@ -92,12 +84,12 @@ class TeamsPlace:
                               channel_data=self.channel_data(in_channel), text=f"<at>{self.bot_name}</at> {text}",
                               entities=[bot, *people], **fields)
 
-    def invoke(self, name: str, value: dict[str, Any], *, sender: TeamsUser,
+    def invoke(self, name: str, value: dict[str, Any], *, sender: dict[str, str],
                conversation: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         return self._activity("invoke", sender=sender, conversation=conversation or self.personal_chat(sender),
                               name=name, value=value, **fields)
 
-    def card_action(self, verb: str, data: dict[str, Any], *, sender: TeamsUser, conversation_id: str,
+    def card_action(self, verb: str, data: dict[str, Any], *, sender: dict[str, str], conversation_id: str,
                     channel: str) -> dict[str, Any]:
         """A press of an Action.Execute button on a card in a channel thread (Universal Actions)."""
         value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}

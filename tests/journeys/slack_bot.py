@@ -16,10 +16,10 @@ import aiohttp
 from bot.config import Settings
 from bot.server import SERVICES, create_app
 from bot.slack.app import SLACK
+from core.models import HandoffState
 from standins.slack import requests as slack
 from standins.slack.requests import Actor, Answer, SlackSender
 from standins.slack.web_api import SlackWebApiStandIn
-from core.models import HandoffState
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
 from tests.fakes.slack_api import ACME_TEAM, fake_slack
 from tests.servers import serve

@@ -2,8 +2,8 @@
 
 import time
 
-from standins.slack import requests as slack
 from core.models import PersonKey
+from standins.slack import requests as slack
 from tests.journeys.slack_bot import (
     CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, slack_person, workspace,
 )

@@ -7,11 +7,9 @@ connector. Nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -24,9 +22,10 @@ from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
 from psa.jobs import KIND as PSA_NOTE
+from standins.http import serve
+from standins.teams.activities import TeamsPlace, teams_user  # noqa: F401  (tests import teams_user from here)
+from standins.teams.bot_framework import FakeBotFramework, served
 from tests.fakes.anthropic import TLS_ASSESSMENT, FakeAnthropic, assessment, claude_against
-from standins.teams.bot_framework import FakeBotFramework
-from tests.servers import serve
 
 APP_ID = "8f0b6c3e-1d2a-4b5c-9e7f-0a1b2c3d4e5f"
 APP_PASSWORD = "test-app-password"
@@ -36,8 +35,9 @@ ACME_TEAMS = WorkspaceKey("teams", TENANT)
 DANA_TEAMS = PersonKey("29:dana", "Dana")
 
 
-def teams_user(name: str) -> dict[str, str]:
-    return {"id": f"29:{name.lower().replace(' ', '-')}", "name": name, "aadObjectId": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))}
+def place(service_url: str) -> TeamsPlace:
+    """Acme's tenant as the bot sees it, its connector at `service_url` (the fake's)."""
+    return TeamsPlace(tenant_id=TENANT, bot_id=APP_ID, service_url=service_url)
 
 
 def key(user: dict) -> PersonKey:
@@ -45,65 +45,32 @@ def key(user: dict) -> PersonKey:
     return PersonKey(user["aadObjectId"], user["name"], chat_id=user["id"])
 
 
-def _activity(kind: str, *, sender: dict, conversation: dict, service_url: str, channel_data: dict | None = None,
-              **fields: Any) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "id": fields.pop("id", None) or f"f:{uuid.uuid4().hex}",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "channelId": "msteams",
-        "serviceUrl": service_url,
-        "from": sender,
-        "recipient": {"id": f"28:{APP_ID}", "name": "Handoff"},
-        "conversation": conversation,
-        "channelData": channel_data or {"tenant": {"id": TENANT}},
-        "locale": "en-US",
-        **fields,
-    }
-
-
 def personal(sender: dict) -> dict[str, Any]:
-    return {"id": f"a:personal-{sender['id']}", "conversationType": "personal", "tenantId": TENANT}
+    return place("").personal_chat(sender)
 
 
 def channel_thread(channel: str = CHANNEL, message_id: str = "1699999999999") -> dict[str, Any]:
-    return {"id": f"{channel};messageid={message_id}", "conversationType": "channel", "isGroup": True, "tenantId": TENANT}
+    return place("").channel_thread(channel, message_id)
 
 
 def channel_data(channel: str = CHANNEL) -> dict[str, Any]:
-    return {"tenant": {"id": TENANT}, "team": {"id": "19:team@thread.tacv2", "name": "IT Service Desk"},
-            "channel": {"id": channel, "name": "escalations"}}
-
-
-def mention(person: dict) -> dict[str, Any]:
-    return {"type": "mention", "text": f"<at>{person['name']}</at>", "mentioned": {"id": person["id"], "name": person["name"]}}
+    return place("").channel_data(channel)
 
 
 def message(text: str, *, sender: dict, service_url: str, in_channel: str | None = None, **fields) -> dict[str, Any]:
     """A chat message; `in_channel`: an @Handoff message in that channel. In `text`, '@{name}' of a
     person passed in `mentions` becomes a Teams mention of them."""
-    people = fields.pop("mentions", [])
-    for person in people:
-        text = text.replace(f"@{person['name']}", f"<at>{person['name']}</at>")
-    if in_channel:
-        bot = mention({"id": f"28:{APP_ID}", "name": "Handoff"})
-        return _activity("message", sender=sender, conversation=channel_thread(in_channel), service_url=service_url,
-                         channel_data=channel_data(in_channel), text=f"<at>Handoff</at> {text}",
-                         entities=[bot, *map(mention, people)], **fields)
-    return _activity("message", sender=sender, conversation=personal(sender), service_url=service_url, text=text, **fields)
+    return place(service_url).message(text, sender=sender, in_channel=in_channel, **fields)
 
 
 def invoke(name: str, value: dict, *, sender: dict, service_url: str, conversation: dict | None = None,
            **fields) -> dict[str, Any]:
-    return _activity("invoke", sender=sender, conversation=conversation or personal(sender), service_url=service_url,
-                     name=name, value=value, **fields)
+    return place(service_url).invoke(name, value, sender=sender, conversation=conversation, **fields)
 
 
 def card_action(verb: str, handoff_id: str, *, sender: dict, service_url: str, conversation_id: str) -> dict[str, Any]:
-    value = {"action": {"type": "Action.Execute", "verb": verb, "data": {"handoff_id": handoff_id}}, "trigger": "manual"}
-    conversation = {"id": conversation_id, "conversationType": "channel", "isGroup": True, "tenantId": TENANT}
-    return invoke("adaptiveCard/action", value, sender=sender, service_url=service_url, conversation=conversation,
-                  channelData=channel_data())
+    return place(service_url).card_action(verb, {"handoff_id": handoff_id}, sender=sender,
+                                          conversation_id=conversation_id, channel=CHANNEL)
 
 
 @dataclass
@@ -158,8 +125,7 @@ async def teams_bot(database: Database, *, assessor: Any = None, handoffs: Hando
     """The real app (routes, SDK adapter, delivery port) against a fake Bot Framework, worker not running.
     `handoffs`: the service with its own clock or reminder schedule."""
     fake = FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD)
-    async with serve(fake.app()) as fake_url:
-        fake.base_url = fake_url
+    async with served(fake):
         settings = teams_settings(database.url, fake, **overrides)
         handoffs = handoffs or Handoffs(database, observers=(PSA_NOTE,))
         notes, tickets = build_psa(settings, handoffs)

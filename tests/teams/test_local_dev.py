@@ -24,13 +24,13 @@ from bot.services import Services
 from bot.teams.local_dev import LOCAL_APP_ID, PLACEHOLDER_TOKEN
 from core.models import WorkspaceKey
 from standins.http import serve
-from standins.teams.activities import TeamsPlace, TeamsSender, TeamsUser
+from standins.teams.activities import TeamsPlace, TeamsSender, teams_user
 from standins.teams.bot_framework import FakeBotFramework, TokenSigner, served
 
 PLAYGROUND_TENANT = "00000000-0000-0000-0000-0000000000001"  # what the playground puts in channelData
 PLAYGROUND = WorkspaceKey("teams", PLAYGROUND_TENANT)
 CHANNEL = "19:escalations@thread.tacv2"
-ALEX, MEGAN, ADELE = TeamsUser.named("Alex Wilber"), TeamsUser.named("Megan Bowen"), TeamsUser.named("Adele Vance")
+ALEX, MEGAN, ADELE = teams_user("Alex Wilber"), teams_user("Megan Bowen"), teams_user("Adele Vance")
 
 
 def playground_connector():
@@ -102,6 +102,33 @@ async def test_a_request_without_a_token_is_refused_unless_its_service_url_is_on
         assert answer.status == 401
         assert bot.connector.calls == [] and await bot.services.handoffs.admins(
             workspace=PLAYGROUND) == []
+
+
+def _non_loopback_address() -> str | None:
+    """This machine's own address on a network interface (not 127.0.0.1), if it has one: the source address
+    of a route to a documentation address (connecting a UDP socket sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("198.51.100.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+async def test_a_request_without_a_token_that_reaches_a_network_interface_is_refused(sqlite_url):
+    """Even if someone serves the app on every interface (not through `handoff serve`, which refuses),
+    a token-less request that arrives on a non-loopback socket is 401, loopback serviceUrl or not."""
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no network interface besides loopback")
+    settings = Settings(database_url=sqlite_url, teams_local_dev=True, host="127.0.0.1", job_poll_s=0.05)
+    async with playground_connector() as connector:
+        app = create_app(settings, run_worker=False)
+        async with serve(app, host=address) as url, aiohttp.ClientSession() as http:
+            place = TeamsPlace(tenant_id=PLAYGROUND_TENANT, bot_id=LOCAL_APP_ID, service_url=connector.service_url)
+            answer = await TeamsSender(url, http).send(place.message("use this channel", sender=ALEX, in_channel=CHANNEL))
+    assert answer.status == 401 and connector.calls == []
 
 
 @pytest.mark.parametrize("token", ["not-a-jwt", "", "a b c", "forged"])

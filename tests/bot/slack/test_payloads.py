@@ -5,8 +5,8 @@ import json
 import pytest
 
 from bot.slack.payloads import ModalContext, modal_errors, parse_submission, person_of, workspace_of
-from standins.slack.requests import modal_values
 from cards.limits import SLACK_PRIVATE_METADATA
+from standins.slack.requests import modal_values
 
 
 @pytest.mark.parametrize(
