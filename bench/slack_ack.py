@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import Settings  # noqa: E402
 from bot.server import SERVICES, create_app  # noqa: E402
 from bot.slack.app import SLACK, events_route  # noqa: E402
+from core.budget import Pace  # noqa: E402
 from core.models import PersonKey, WorkspaceKey  # noqa: E402
 from core.snapshot import Snapshot  # noqa: E402
 from standins.http import serve  # noqa: E402
@@ -147,7 +148,7 @@ async def measure(database_url: str) -> list[tuple[int, list[float], list[float]
         app = create_app(settings)
         async with serve(app) as bot_url, serve(bare_bolt_app()) as bare_url, \
                 aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            app[SLACK].delivery.pacer.interval_s = 0.0  # the stand-in has no rate limit to respect
+            app[SLACK].delivery.pace = Pace(interval_s=0.0)  # the stand-in has no rate limit to respect
             handoff_ids = await open_handoffs(app[SERVICES], 64)
             real, bare = SlackSender(bot_url, SECRET, session), SlackSender(bare_url, SECRET, session)
             await clicks(bare, concurrency=8, handoff_ids=handoff_ids)  # warm both up

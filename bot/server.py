@@ -13,6 +13,7 @@ from bot.teams import app as teams
 from bot.config import Settings
 from bot.metrics import ack_timer, metrics_route
 from bot.services import Services, build_services
+from core.worker import Worker
 from db import migrate
 from db.errors import DatabaseUnavailable
 
@@ -20,14 +21,30 @@ log = logging.getLogger("handoff.server")
 
 SERVICES = web.AppKey("services", Services)
 WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
+WORKER = web.AppKey("worker", Worker)
 
 
-async def healthz(_request: web.Request) -> web.Response:
+def worker_trouble(app: web.Application) -> tuple[bool, str | None]:
+    """(stopped, reason): whether the job worker has ended for good, or why it is not running jobs now."""
+    task, worker = app.get(WORKER_TASK), app.get(WORKER)
+    if task is not None and task.done():
+        error = None if task.cancelled() else task.exception()
+        return True, f"the job worker stopped: {error!r}" if error else "the job worker stopped"
+    return False, worker.problem if worker is not None else None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    stopped, reason = worker_trouble(request.app)
+    if stopped:  # the process answers HTTP but runs no job: restart it
+        return web.json_response({"status": "unhealthy", "reason": reason}, status=503)
     return web.json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    _stopped, reason = worker_trouble(request.app)
+    if reason is not None:
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
     try:
         current = await migrate.current_revision(services.database)
     except DatabaseUnavailable as error:
@@ -59,7 +76,8 @@ def create_app(settings: Settings, *, run_worker: bool = True, services: Service
     async def startup(app: web.Application) -> None:
         await migrate.upgrade(services.database)
         if run_worker:
-            app[WORKER_TASK] = asyncio.create_task(services.worker().run(), name="handoff-worker")
+            app[WORKER] = services.worker()
+            app[WORKER_TASK] = asyncio.create_task(app[WORKER].run(), name="handoff-worker")
 
     async def cleanup(app: web.Application) -> None:
         task = app.get(WORKER_TASK)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.metrics import PrometheusTelemetry
 from core.assessment import Assessments, Assessor
+from core.budget import LocalPacer, PostPacer
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
@@ -47,6 +48,7 @@ class Services:
     handoffs: Handoffs
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
+    pacer: PostPacer = field(default_factory=LocalPacer)  # one per process: every worker loop shares it
     telemetry: PrometheusTelemetry = field(default_factory=PrometheusTelemetry)
     psa: PsaNotes | None = None
     tickets: TicketChecker | None = None
@@ -59,7 +61,7 @@ class Services:
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
-            **Deliveries(self.handoffs, self.ports).job_kinds(),
+            **Deliveries(self.handoffs, self.ports, pacer=self.pacer).job_kinds(),
             **Assessments(self.handoffs, self.assessor).job_kinds(),
             **Nudges(self.handoffs).job_kinds(),
             **(self.psa.job_kinds() if self.psa else {}),

@@ -2,7 +2,7 @@
 
 from db.errors import DatabaseUnavailable
 
-__all__ = ["DatabaseUnavailable", "RetryLater", "PermanentFailure"]
+__all__ = ["DatabaseUnavailable", "RetryLater", "RateLimited", "PermanentFailure"]
 
 
 class RetryLater(Exception):
@@ -16,6 +16,17 @@ class RetryLater(Exception):
         super().__init__(message)
         self.delay_s = delay_s
         self.attempt_used = attempt_used
+
+
+class RateLimited(RetryLater):
+    """The platform refused a post for its rate limit (Slack 429 + Retry-After, a connector 429).
+
+    Nothing was posted, so the try is not spent; the delivery core pushes the channel's next post
+    slot back by `delay_s` for every replica before rescheduling.
+    """
+
+    def __init__(self, message: str, *, delay_s: float) -> None:
+        super().__init__(message, delay_s=delay_s, attempt_used=False)
 
 
 class PermanentFailure(Exception):

@@ -249,14 +249,10 @@ class Handoffs(ReminderCommands, HandoffReads, WorkspaceRemoval):
             max_attempts=job_kinds.ASSESS_MAX_ATTEMPTS,
         )
         if target is not None:
-            await outbox.enqueue(
-                conn,
-                kind=job_kinds.NOTIFY_TARGET,
-                handoff_id=handoff_id,
-                payload={"person_id": target.id},
-                dedupe_key=f"notify:{handoff_id}:{target.id}",
-                now=now,
-            )
+            await outbox.enqueue_all(conn, [job_kinds.message(
+                job_kinds.NOTIFY_TARGET, handoff_id=handoff_id, reply="notify_target", person_id=target.id,
+                key=f"notify_target:{target.id}", now=now,
+            )])
 
     async def escalate_parked(
         self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID
@@ -332,13 +328,10 @@ class Handoffs(ReminderCommands, HandoffReads, WorkspaceRemoval):
     def _claimed_jobs(self, handoff_id: uuid.UUID, claimer_id: int, now: datetime) -> list[dict[str, Any]]:
         return [
             job_kinds.card_sync(handoff_id, now=now),
-            outbox.job(
-                job_kinds.THREAD_REPLY,
-                handoff_id=handoff_id,
-                payload={"reply": "claimed", "person_id": claimer_id},
-                # One per claim: a re-claim after a release gets its own reply.
-                dedupe_key=f"reply:claimed:{handoff_id}:{claimer_id}:{now.isoformat()}",
-                now=now,
+            # One per claim (keyed by who and when): a re-claim after a release gets its own reply.
+            job_kinds.message(
+                job_kinds.THREAD_REPLY, handoff_id=handoff_id, reply="claimed", person_id=claimer_id,
+                key=f"claimed:{claimer_id}:{now.isoformat()}", now=now,
             ),
             # The owner hears privately, once, if nothing visible follows (core/nudges.py).
             job_kinds.first_action_nudge(
@@ -386,14 +379,11 @@ class Handoffs(ReminderCommands, HandoffReads, WorkspaceRemoval):
             now=now,
         )
         if first:
-            await outbox.enqueue(
-                conn,
-                kind=job_kinds.THREAD_REPLY,
-                handoff_id=handoff_id,
-                payload={"reply": "conflict", "person_id": claimer_id, "winner_id": state.claimed_by.id,
-                         "claimed_at": state.claimed_at.isoformat() if state.claimed_at else None},
-                now=now,
-            )
+            await outbox.enqueue_all(conn, [job_kinds.message(
+                job_kinds.THREAD_REPLY, handoff_id=handoff_id, reply="conflict", person_id=claimer_id,
+                key=f"conflict:{claimer_id}:{state.claimed_by.id}", now=now, winner_id=state.claimed_by.id,
+                claimed_at=state.claimed_at.isoformat() if state.claimed_at else None,
+            )])
         return Lost(state, winner=state.claimed_by, claimed_at=state.claimed_at)
 
     # --- guarded transitions ----------------------------------------------------------

@@ -12,6 +12,7 @@ CARD_SYNC = "card.sync"  # post the card, or edit it to the handoff's current ve
 ASSESS = "assess"  # ask the model (or the heuristic) for a diagnostic assessment
 THREAD_REPLY = "thread.reply"  # a reply in the card's thread (conflict, claimed checklist)
 NOTIFY_TARGET = "notify.target"  # a direct message to the senior the author named
+AUTHOR_POSTED = "notify.author"  # a direct message to the author: "your card is posted", with its link
 
 # Fewer tries than other jobs: each already includes the SDK's own retries, and the card should
 # show the fallback within minutes, not after an hour of backoff.
@@ -94,9 +95,11 @@ def assess_deadline(handoff_id: uuid.UUID, *, due: datetime, now: datetime) -> d
 def message(
     kind: str, *, handoff_id: uuid.UUID, reply: str, person_id: int, key: str, now: datetime, **data: Any
 ) -> dict[str, Any]:
-    """A thread reply (THREAD_REPLY) or a direct message (NOTIFY_TARGET) saying `reply`, to or about
-    `person_id`. `key` is its idempotency key: unique per handoff and message, so it is sent once."""
+    """A thread reply (THREAD_REPLY) or a direct message (NOTIFY_TARGET, AUTHOR_POSTED) saying `reply`, to
+    or about `person_id`. `key` is its idempotency key, unique per handoff and message (`conflict:<ids>`,
+    `claimed:<who>:<when>`, `author_posted`): the platform carries it with the message, so a retry after
+    a try that may have posted looks for it before posting again."""
     return outbox.job(
         kind, handoff_id=handoff_id, payload={"reply": reply, "person_id": person_id, "key": key, **data},
-        dedupe_key=key, now=now,
+        dedupe_key=f"{kind}:{handoff_id}:{key}", now=now,
     )

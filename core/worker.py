@@ -60,6 +60,8 @@ def _describe(error: BaseException) -> str:
 
 
 class Worker:
+    MAX_PAUSE_S = 10.0  # the longest a loop waits before trying the database again
+
     def __init__(
         self,
         database: Database,
@@ -84,6 +86,8 @@ class Worker:
         self.backoff_cap_s = backoff_cap_s
         self.clock = clock
         self._wake = asyncio.Event()
+        # Why the loops are not running jobs right now (the database is away, say); None when they are.
+        self.problem: str | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -165,11 +169,13 @@ class Worker:
     async def _heartbeat(self, job_id: int) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            with contextlib.suppress(DatabaseUnavailable):
+            try:
                 async with self.db.transaction() as conn:
                     await outbox.extend_lease(
                         conn, job_id=job_id, worker_id=self.worker_id, now=self.clock(), lease_s=self.lease_s
                     )
+            except Exception as error:  # noqa: BLE001 - the next beat tries again; the lease covers a gap
+                log.warning("could not extend the lease of job %s: %s", job_id, _describe(error))
 
     async def drain(self, *, timeout_s: float = 30.0) -> int:
         """Run jobs until none is pending (tests, the demo). Returns how many ran. Timers (reminders,
@@ -209,12 +215,29 @@ class Worker:
                 await asyncio.gather(*loops, return_exceptions=True)
 
     async def _loop(self) -> None:
+        """Run jobs until cancelled. No error ends it: a database that is away (restarting, refusing
+        connections) or anything unexpected is logged, backed off from, and tried again."""
+        failures = 0
         while True:
             try:
-                if await self.run_one():
-                    continue
-            except DatabaseUnavailable as error:
-                log.warning("worker: %s; retrying in %.1fs", error, self.poll_s)
+                ran = await self.run_one()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the loop outlives any one failure
+                failures += 1
+                pause = backoff_delay(failures, base_s=self.poll_s, cap_s=max(self.poll_s, self.MAX_PAUSE_S))
+                self.problem = f"{_describe(error)} (retrying every {pause:.1f}s)"
+                if isinstance(error, DatabaseUnavailable):
+                    log.warning("worker: %s; retrying in %.1fs", error, pause)
+                else:
+                    log.exception("worker: unexpected error; retrying in %.1fs", pause)
+                await asyncio.sleep(pause)
+                continue
+            if failures:
+                log.info("worker: running jobs again after %d failed tries", failures)
+                failures, self.problem = 0, None
+            if ran:
+                continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)

@@ -17,8 +17,28 @@ SUPPORTED_DRIVERS = {"postgresql+asyncpg": "postgresql", "sqlite+aiosqlite": "sq
 _UNREACHABLE = (OSError, socket.gaierror, TimeoutError, ConnectionError)
 
 
+# SQLSTATEs that mean "the server is not taking work right now", not "this statement is wrong":
+# class 08 connection exceptions; 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now
+# (starting up / shutting down); 53300 too many connections (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def _sqlstates(error: BaseException):
+    """Every SQLSTATE along an error's chain (SQLAlchemy's wrapper, the adapter's, asyncpg's own)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str):
+            yield code
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+
+
 def _is_connection_error(error: BaseException) -> bool:
     if isinstance(error, _UNREACHABLE):
+        return True
+    if any(code.startswith(_UNAVAILABLE_SQLSTATES) for code in _sqlstates(error)):
         return True
     if isinstance(error, exc.DBAPIError):
         if error.connection_invalidated:

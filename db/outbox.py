@@ -172,11 +172,11 @@ async def reschedule(
             )
         ).first()
         if pending is not None:
-            # The pending sibling will do the same work; keep the earlier due time.
+            # The pending sibling will do the same work. After a failure it keeps the earlier due time;
+            # after a wait (a 429's Retry-After, pacing) it waits too: it would only be refused sooner.
+            later = jobs.c.run_after < run_after if refund_attempt else jobs.c.run_after > run_after
             await conn.execute(
-                update(jobs)
-                .where(jobs.c.id == pending.id, jobs.c.run_after > run_after)
-                .values(run_after=run_after, updated_at=now)
+                update(jobs).where(jobs.c.id == pending.id, later).values(run_after=run_after, updated_at=now)
             )
             values = {"state": "done", "lease_owner": None, "lease_until": None, "last_error": error, "updated_at": now}
     stmt = update(jobs).where(_owned(job_id, worker_id)).values(**values)

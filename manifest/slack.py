@@ -16,10 +16,11 @@ THREAD_SHORTCUT = "escalate_thread"  # the message shortcut's callback id
 # The bot scopes, for the manifest and the OAuth install alike. Why each: commands -> /escalate and the
 # message shortcut; chat:write -> the card, its edits, thread replies, ephemerals and DMs to user ids;
 # channels:history / groups:history -> the owner's first reply in the card's thread (message events),
-# "Escalate this thread" (conversations.replies), finding a card a retried post already made, and
+# "Escalate this thread" (conversations.replies), finding a card or reply a retried post already made, and
 # `/escalate setup` checking the bot is in the channel an admin picks (conversations.history answers
-# not_in_channel); users:read -> names in conflict replies.
-BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "users:read"]
+# not_in_channel); im:write / im:history -> finding a direct message a retried post already sent
+# (conversations.open + conversations.history on the bot's IM); users:read -> names in conflict replies.
+BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "im:history", "im:write", "users:read"]
 
 BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 

@@ -1,17 +1,19 @@
 """The Slack delivery port: every chat message the bot sends goes through here.
 
-- One Web API client per workspace, with slack_sdk's rate-limit retry handler for short waits;
-  a longer Retry-After becomes RetryLater, so the worker reschedules instead of sleeping.
-- At most one post per second per channel (Slack's chat.postMessage limit), per process.
-- A card post carries message metadata with the handoff id, so a retry after a post that may
-  have landed looks for that message first instead of posting a second card.
+- One retry path, the job's. slack_sdk retries in place only a short 429 on a call that posts
+  nothing (a look-up); a post's 429 goes back to the core, which pushes the channel's slot back for
+  every replica. No connection-error retry in place: a reset may come after Slack recorded the post.
+- Every post carries message metadata {handoff_id, key} (https://docs.slack.dev/messaging/message-metadata/),
+  so a retry after a try that may have posted looks for it first: the card in the channel's
+  history, a thread reply in conversations.replies, a DM in the IM's history.
+- A real timeout on every call: slack_sdk applies `timeout=` only to sessions it creates itself, so
+  the session we hand it carries its own ClientTimeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -19,10 +21,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.installations import Installation, Installations
@@ -31,22 +30,29 @@ from cards import slack as render
 from cards import slack_messages
 from cards.messages import Message
 from cards.view import PersonView, build_card_view, person_view
+from core.budget import Pace
 from core.delivery import PostedCard, Reply
-from core.errors import PermanentFailure, RetryLater
+from core.errors import PermanentFailure, RateLimited, RetryLater
 from core.models import HandoffState, Person
 
 log = logging.getLogger("handoff.slack")
 
 CARD_EVENT_TYPE = "handoff_card"
+CARD_KEY = "card"
+POSTS = ("chat.postMessage",)  # calls whose 429 is a channel's post budget, never retried in place
 # Slack errors that no retry can fix; anything else is retried with backoff.
 PERMANENT_ERRORS = {
     "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
     "token_revoked", "no_permission", "missing_scope", "invalid_blocks", "msg_too_long", "message_not_found",
 }
+# chat.postMessage: about one message per second per channel, short bursts allowed
+# (https://docs.slack.dev/apis/web-api/rate-limits/#each-method).
+SLACK_PACE = Pace(interval_s=1.0, burst=3)
+LOOKBACK = timedelta(minutes=5)  # how far before the handoff a look-up for an earlier try's post reaches
 
 
 class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
-    """Retry a 429 in place only when Slack asks for a short wait; longer ones go back to the worker."""
+    """Retry a look-up's 429 in place when Slack asks for a short wait; a post's, and longer waits, go back to the job."""
 
     def __init__(self, *, max_wait_s: float) -> None:
         super().__init__(max_retry_count=1)
@@ -54,6 +60,8 @@ class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
 
     async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
         if response is None or response.status_code != 429:
+            return False
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in POSTS:
             return False
         return retry_after(response.headers) <= self.max_wait_s
 
@@ -69,33 +77,31 @@ def retry_after(headers: dict[str, Any]) -> float:
     return 1.0
 
 
-class ChannelPacer:
-    """At most one post per `interval_s` per channel. A post that would wait is rescheduled, not slept."""
-
-    def __init__(self, interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval_s = interval_s
-        self.clock = clock
-        self._next: dict[str, float] = {}
-
-    def take_turn(self, channel: str) -> None:
-        now = self.clock()
-        due = self._next.get(channel, 0.0)
-        if due > now:
-            raise RetryLater(f"pacing posts to {channel}", delay_s=due - now, attempt_used=False)
-        self._next[channel] = now + self.interval_s
-
-
 def as_job_error(error: Exception, what: str) -> Exception:
     """A failed Web API call, as the worker understands it."""
     if isinstance(error, SlackApiError):
         code = error.response.get("error", "") if error.response is not None else ""
         if error.response is not None and error.response.status_code == 429:
-            return RetryLater(f"{what}: rate limited", delay_s=retry_after(error.response.headers))
+            wait = retry_after(error.response.headers)
+            if what in POSTS:
+                return RateLimited(f"{what}: rate limited", delay_s=wait)
+            return RetryLater(f"{what}: rate limited", delay_s=wait, attempt_used=False)
         if code in PERMANENT_ERRORS:
             hint = " (invite the bot to the channel)" if code == "not_in_channel" else ""
             return PermanentFailure(f"{what}: {code}{hint}")
         return RetryLater(f"{what}: {code or error}")
     return RetryLater(f"{what}: {error.__class__.__name__}: {error}")
+
+
+def metadata(state: HandoffState, *, event_type: str, key: str) -> dict[str, Any]:
+    """What every post carries, so a retry can recognise it."""
+    return {"event_type": event_type, "event_payload": {"handoff_id": str(state.id), "key": key}}
+
+
+def carries(message: dict[str, Any], state: HandoffState, key: str) -> bool:
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    # Cards posted before keys existed carry only the handoff id.
+    return payload.get("handoff_id") == str(state.id) and payload.get("key", CARD_KEY) == key
 
 
 class SlackDelivery:
@@ -109,12 +115,14 @@ class SlackDelivery:
         clock: Callable[[], datetime],
         post_interval_s: float = 1.0,
         max_inline_wait_s: float = 1.0,
+        timeout_s: float = 15.0,
     ) -> None:
         self.installations = installations
         self.api_url = api_url
         self.clock = clock
-        self.pacer = ChannelPacer(post_interval_s)
+        self.pace = Pace(interval_s=post_interval_s, burst=SLACK_PACE.burst)
         self.max_inline_wait_s = max_inline_wait_s
+        self.timeout_s = timeout_s
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -133,22 +141,21 @@ class SlackDelivery:
         client = self._clients.get(installation.bot_token)
         if client is None:
             if self._session is None:
-                self._session = aiohttp.ClientSession()
+                # slack_sdk ignores its own `timeout=` on a session handed to it: the session carries it.
+                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
             client = AsyncWebClient(
                 token=installation.bot_token,
                 base_url=self.api_url,
                 session=self._session,
-                timeout=15,
-                retry_handlers=[AsyncConnectionErrorRetryHandler(), ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s)],
+                timeout=int(self.timeout_s),
+                retry_handlers=[ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s)],
             )
             self._clients[installation.bot_token] = client
         return client
 
-    async def call(self, team_id: str, method: str, *, paced_channel: str | None = None, **args: Any) -> Any:
+    async def call(self, team_id: str, method: str, **args: Any) -> Any:
         """Make one Web API call for a workspace; failures come back as RetryLater / PermanentFailure."""
         client = await self.client(team_id)
-        if paced_channel is not None:
-            self.pacer.take_turn(paced_channel)
         # The SDK's own method, so each call is encoded the way Slack accepts it (form or JSON).
         sdk_method = getattr(client, method.replace(".", "_"))
         try:
@@ -166,11 +173,9 @@ class SlackDelivery:
                 return PostedCard(message_ref=found, shows_current=False)
         message = render.card_message(build_card_view(state, now=self.clock()))
         posted = await self.call(
-            team, "chat.postMessage", paced_channel=channel, channel=channel, unfurl_links=False,
-            metadata={"event_type": CARD_EVENT_TYPE, "event_payload": {"handoff_id": str(state.id)}},
-            **message,
+            team, "chat.postMessage", channel=channel, unfurl_links=False,
+            metadata=metadata(state, event_type=CARD_EVENT_TYPE, key=CARD_KEY), **message,
         )
-        await self._confirm_to_author(state, posted["ts"])
         return PostedCard(message_ref=posted["ts"])
 
     async def edit_card(self, state: HandoffState) -> None:
@@ -178,25 +183,34 @@ class SlackDelivery:
         await self.call(state.workspace.external_id, "chat.update", channel=state.card.channel,
                         ts=state.card.message_ref, **message)
 
-    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+    async def reply_in_thread(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        team, channel, thread = state.workspace.external_id, state.card.channel, state.card.message_ref
+        if maybe_posted and await self._in_thread(state, reply.key):
+            return
         message = await self._thread_message(state, reply)
-        channel = state.card.channel
-        await self.call(state.workspace.external_id, "chat.postMessage", paced_channel=channel,
-                        channel=channel, thread_ts=state.card.message_ref, unfurl_links=False,
+        await self.call(team, "chat.postMessage", channel=channel, thread_ts=thread, unfurl_links=False,
+                        metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key),
                         **slack_messages.render(message))
 
-    async def notify(self, state: HandoffState, reply: Reply) -> None:
-        """DM the senior the author named, with a link to the card once it is posted."""
-        if state.card is None or state.card.message_ref is None:
-            raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
-        team = state.workspace.external_id
-        link = await self.permalink(team, state.card.channel, state.card.message_ref)
-        if reply.kind in reminder_messages.DIRECT_KINDS:
-            message = reminder_messages.reminder_message(state, reply.kind, reply.detail, now=self.clock(), permalink=link)
+    async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        """A DM: the senior the author named, the author's link to their posted card, a reminder."""
+        team, user, card = state.workspace.external_id, reply.person.external_id, state.card
+        if maybe_posted and await self._in_direct_messages(state, user, reply.key):
+            return
+        posted = card is not None and card.message_ref is not None
+        if reply.kind == "author_posted" and not posted:
+            return  # the card was never posted: there is nothing to point the author to
+        link = await self.permalink(team, card.channel, card.message_ref) if posted else None
+        now = self.clock()
+        if reply.kind == "author_posted":
+            message = messages.author_posted(state, now=now, permalink=link)
+        elif reply.kind in reminder_messages.DIRECT_KINDS:
+            message = reminder_messages.reminder_message(state, reply.kind, reply.detail, now=now, permalink=link)
         else:
-            message = messages.target_notice(state, now=self.clock(), permalink=link)
-        user = reply.person.external_id
-        await self.call(team, "chat.postMessage", paced_channel=user, channel=user, **slack_messages.render(message))
+            message = messages.target_notice(state, now=now, permalink=link)
+        await self.call(team, "chat.postMessage", channel=user,
+                        metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key),
+                        **slack_messages.render(message))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -238,26 +252,31 @@ class SlackDelivery:
         return answer.get("permalink")
 
     async def _find_card(self, state: HandoffState) -> str | None:
-        """A card an earlier try may have posted: look for our metadata in the channel's recent history."""
-        since = (state.escalated_at or state.created_at) - timedelta(minutes=5)
-        history = await self.call(state.workspace.external_id, "conversations.history", channel=state.card.channel,
-                                  oldest=f"{since.timestamp():.6f}", limit=200, include_all_metadata=True)
-        for message in history.get("messages", []):
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == CARD_EVENT_TYPE and \
-                    (metadata.get("event_payload") or {}).get("handoff_id") == str(state.id):
-                return message["ts"]
-        return None
+        """A card an earlier try may have posted: look for its metadata in the channel's recent history."""
+        found = await self._find(state, "conversations.history", CARD_KEY, channel=state.card.channel)
+        return found["ts"] if found else None
 
-    async def _confirm_to_author(self, state: HandoffState, ts: str) -> None:
-        """The author's link to their card. Best effort: the card itself is already posted."""
-        team = state.workspace.external_id
-        try:
-            link = await self.permalink(team, state.card.channel, ts)
-            message = messages.author_posted(state, now=self.clock(), permalink=link)
-            await self.call(team, "chat.postMessage", channel=state.author.external_id, **slack_messages.render(message))
-        except (RetryLater, PermanentFailure) as error:
-            log.warning("could not confirm handoff %s to its author: %s", state.id, error)
+    async def _in_thread(self, state: HandoffState, key: str) -> bool:
+        """Did an earlier try post this reply? Look in the card's thread for its key."""
+        return await self._find(state, "conversations.replies", key, channel=state.card.channel,
+                                ts=state.card.message_ref) is not None
+
+    async def _in_direct_messages(self, state: HandoffState, user: str, key: str) -> bool:
+        """Did an earlier try send this DM? Look in the bot's IM with `user` for its key."""
+        opened = await self.call(state.workspace.external_id, "conversations.open", users=user)
+        return await self._find(state, "conversations.history", key, channel=opened["channel"]["id"]) is not None
+
+    async def _find(self, state: HandoffState, method: str, key: str, **args: Any) -> dict[str, Any] | None:
+        """The first message (of a history or thread, newest pages first) carrying this handoff's `key`."""
+        since = (state.escalated_at or state.created_at) - LOOKBACK
+        cursor = None
+        while True:
+            page = await self.call(state.workspace.external_id, method, oldest=f"{since.timestamp():.6f}",
+                                   limit=200, include_all_metadata=True, cursor=cursor, **args)
+            found = next((m for m in page.get("messages", []) if carries(m, state, key)), None)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if found is not None or not page.get("has_more") or not cursor:
+                return found
 
     async def person_view(self, team_id: str, person: Person) -> PersonView:
         """The name Slack shows for someone (users.info, cached); the stored name if that fails."""

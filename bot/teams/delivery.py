@@ -34,8 +34,9 @@ from cards import teams as cards
 from cards import teams_messages
 from cards.teams_messages import TeamsText
 from cards.view import build_card_view
+from core.budget import Pace
 from core.delivery import PostedCard, Reply
-from core.errors import PermanentFailure, RetryLater
+from core.errors import PermanentFailure, RateLimited, RetryLater
 from core.models import HandoffState
 from db.tables import utcnow
 
@@ -45,6 +46,12 @@ CHANNEL = "msteams"
 RETRYABLE = {429, 412, 502, 504}  # throttled, update conflict, gateway trouble: try again later
 HOPELESS = {400, 401, 403, 404}
 CALLS_PER_SECOND = 7  # the connector's per-conversation budget
+# Posts across replicas (core pacing): at most 7 in any second per conversation: 2 back to back, then one
+# per 0.2 s (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit). The longer
+# windows there (8 per 2 s, 60 per 30 s) are met by honouring the connector's 429, which pushes the
+# conversation's next slot back for every replica.
+TEAMS_PACE = Pace(interval_s=0.2, burst=2)
+CALL_TIMEOUT_S = 15.0
 WINDOW_S = 1.05  # a little over a second, for clock and scheduling slack
 MAX_SLOT_WAIT_S = 2.0
 
@@ -112,11 +119,14 @@ class TeamsDelivery:
         app_id: str,
         limiter: ConversationRateLimit | None = None,
         clock: Callable[[], datetime] = utcnow,
+        timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.limiter = limiter or ConversationRateLimit()
         self.clock = clock
+        self.timeout_s = timeout_s
+        self.pace = TEAMS_PACE
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -156,7 +166,10 @@ class TeamsDelivery:
 
         await self._in_card_thread(state, send)
 
-    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+    async def reply_in_thread(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        # The connector cannot be searched for an earlier try's reply: a retry after a try that may
+        # have posted can post it again (the residual risk the README records). Keep that window small:
+        # one call, a short timeout, nothing between the connector's answer and the job's completion.
         said = teams_messages.chat(self._thread_message(state, reply))
 
         async def send(context: TurnContext) -> None:
@@ -164,8 +177,11 @@ class TeamsDelivery:
 
         await self._in_card_thread(state, send)
 
-    async def notify(self, state: HandoffState, reply: Reply) -> None:
-        """A 1:1 chat with the named senior; where Teams will not open one, a mention in the thread."""
+    async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        """A 1:1 chat with the named senior; where Teams will not open one, a mention in the thread.
+        The author already heard "posted" in the dialog's answer, so `author_posted` sends nothing here."""
+        if reply.kind == "author_posted":
+            return
         reference = state.workspace.conversation_ref or {}
         service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
         if reply.kind in reminder_messages.DIRECT_KINDS:
@@ -192,7 +208,7 @@ class TeamsDelivery:
         except PermanentFailure:
             if reply.kind != "notify_target":
                 raise  # a reminder's direct message has no public stand-in: the job records why it failed
-            await self.reply_in_thread(state, Reply(kind="notify_target", person=reply.person))
+            await self.reply_in_thread(state, reply, maybe_posted=maybe_posted)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -229,7 +245,7 @@ class TeamsDelivery:
     async def _in_card_thread(self, state: HandoffState, send: Callable[[TurnContext], Awaitable[None]]) -> None:
         card = state.card
         if card is None or not card.message_ref or not card.conversation_ref or not card.service_url:
-            raise RetryLater("card not posted yet", delay_s=1.0)
+            raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
         reference = ConversationReference(
             channel_id=CHANNEL,
             service_url=card.service_url,
@@ -242,12 +258,21 @@ class TeamsDelivery:
         await self._call(card.conversation_ref, lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
 
     async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> None:
+        """One connector call, in this process's slot for the conversation, bounded by `timeout_s`."""
         try:
             async with self.limiter.slot(conversation):
-                await call()
+                async with asyncio.timeout(self.timeout_s):
+                    await call()
         except ConversationBusy:
-            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0) from None
+            raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0,
+                             attempt_used=False) from None
+        except TimeoutError:
+            raise RetryLater(f"connector did not answer within {self.timeout_s:g}s") from None
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+            raise RetryLater(f"connector connection failed: {error.__class__.__name__}: {error}") from error
         except aiohttp.ClientResponseError as error:
+            if error.status == 429:
+                raise RateLimited("connector answered 429", delay_s=_retry_after(error.headers) or 1.0) from error
             if error.status in RETRYABLE:
                 raise RetryLater(f"connector answered {error.status}", delay_s=_retry_after(error.headers)) from error
             if error.status in HOPELESS:

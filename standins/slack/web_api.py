@@ -54,6 +54,9 @@ class Failure:
     error: str | None = None
     retry_after: int | None = None
     times: int = 1
+    drop: bool = False  # do the call (record the message), then drop the connection unanswered
+    hang_s: float = 0.0  # answer only after this long (longer than the client waits: a hung call)
+    match: dict[str, Any] = field(default_factory=dict)  # only calls with these arguments (e.g. a channel)
 
 
 @dataclass
@@ -76,6 +79,19 @@ def _parse_value(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _page(messages: list[dict[str, Any]], args: dict[str, Any], *, default_limit: int) -> dict[str, Any]:
+    """One page of a history or thread, the way Slack pages them: `limit`, and `cursor` from the previous
+    page's response_metadata.next_cursor; metadata only with include_all_metadata
+    (https://docs.slack.dev/reference/methods/conversations.history, .../conversations.replies)."""
+    start = int(args.get("cursor") or 0)
+    limit = int(args.get("limit") or default_limit)
+    page = messages[start:start + limit]
+    if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+        page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+    more = start + limit < len(messages)
+    return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
 
 class SlackWebApiStandIn:
@@ -106,9 +122,19 @@ class SlackWebApiStandIn:
         return f"{self.url}/response/{token}"
 
     def fail(self, method: str, *, status: int = 200, error: str | None = None,
-             retry_after: int | None = None, times: int = 1) -> None:
-        """The next `times` calls to `method` fail this way (429 + Retry-After, or an error body)."""
-        self._failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+             retry_after: int | None = None, times: int = 1, match: dict[str, Any] | None = None) -> None:
+        """The next `times` calls to `method` fail this way: 429 + Retry-After the way Slack rate-limits
+        (https://docs.slack.dev/apis/web-api/rate-limits/), a 5xx, or `{"ok": false, "error": ...}`."""
+        self._failures.setdefault(method, []).append(Failure(status, error, retry_after, times, match=match or {}))
+
+    def drop_after_recording(self, method: str, *, times: int = 1, match: dict[str, Any] | None = None) -> None:
+        """The next `times` calls to `method` take effect (a post is in the channel), then the connection
+        drops before the answer: what a client sees when a reset or proxy cuts a call Slack completed."""
+        self._failures.setdefault(method, []).append(Failure(times=times, drop=True, match=match or {}))
+
+    def hang(self, method: str, *, seconds: float, times: int = 1, match: dict[str, Any] | None = None) -> None:
+        """The next `times` calls to `method` take effect but are answered only after `seconds`."""
+        self._failures.setdefault(method, []).append(Failure(times=times, hang_s=seconds, match=match or {}))
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer `method` only after this long (a slow Slack)."""
@@ -172,12 +198,22 @@ class SlackWebApiStandIn:
         self.calls.append(call)
         if method in self._delays:
             await asyncio.sleep(self._delays[method])
-        failure = self._take_failure(method)
+        failure = self._take_failure(method, args)
+        if failure is not None and (failure.drop or failure.hang_s):
+            response = self._answer(method, args, token, call)
+            if failure.hang_s:
+                await asyncio.sleep(failure.hang_s)
+            if failure.drop and request.transport is not None:
+                request.transport.abort()  # the effect happened; its answer never arrives
+            return response
         if failure is not None:
             call.ok, call.status = False, failure.status
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
             return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
+        return self._answer(method, args, token, call)
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None, call: Call) -> web.Response:
         team = self.teams.get(token or "")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         try:
@@ -209,14 +245,14 @@ class SlackWebApiStandIn:
                                       "via": "response_url", "at": time.monotonic()})
         return web.Response(text="ok")
 
-    def _take_failure(self, method: str) -> Failure | None:
-        queue = self._failures.get(method)
-        if not queue:
+    def _take_failure(self, method: str, args: dict[str, Any]) -> Failure | None:
+        queue = self._failures.get(method) or []
+        failure = next((f for f in queue if all(args.get(k) == v for k, v in f.match.items())), None)
+        if failure is None:
             return None
-        failure = queue[0]
         failure.times -= 1
         if failure.times <= 0:
-            queue.pop(0)
+            queue.remove(failure)
         return failure
 
     # --- methods ------------------------------------------------------------------------------
@@ -284,18 +320,14 @@ class SlackWebApiStandIn:
             raise ApiError("thread_not_found")
         root = parent.get("thread_ts") or ts
         thread = [m for m in self.world.messages[channel] if m["ts"] == root or m.get("thread_ts") == root]
-        limit = int(args.get("limit") or 1000)
-        return {"messages": thread[:limit], "has_more": len(thread) > limit}
+        return _page(thread, args, default_limit=1000)
 
     def _m_conversations_history(self, team: Team, args: dict) -> dict:
         channel = args["channel"]
         self._not_in_channel(channel)
         oldest = float(args.get("oldest") or 0)
         found = [m for m in reversed(self.channel(channel)) if float(m["ts"]) >= oldest]
-        limit = int(args.get("limit") or 100)
-        include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        messages = [m if include_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[:limit]]
-        return {"messages": messages, "has_more": len(found) > limit}
+        return _page(found, args, default_limit=100)
 
     def _m_conversations_open(self, team: Team, args: dict) -> dict:
         users = str(args["users"]).split(",")

@@ -15,6 +15,7 @@ Follows Microsoft's published docs: "Authentication with the Bot Connector API" 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import time
@@ -93,12 +94,18 @@ class FakeBotFramework:
         self.created: list[tuple[str, str]] = []  # (conversation id, first activity id) per create
         self.members: dict[str, dict[str, Any]] = {}  # 29: id -> TeamsChannelAccount, for member look-ups
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
+        self._hangs: dict[str, list[float]] = {}
         self._ids = itertools.count(1_700_000_000_001)
 
     # --- what tests tell it ------------------------------------------------------------
 
     def fail_next(self, kind: str, status: int = 429, *, times: int = 1, retry_after: float | None = None) -> None:
         self._failures.setdefault(kind, []).extend([(status, retry_after)] * times)
+
+    def hang_next(self, kind: str, *, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `kind` wait `seconds` before the connector even reads them
+        (a connection that stalls); a client that gave up by then has posted nothing."""
+        self._hangs.setdefault(kind, []).extend([seconds] * times)
 
     def add_member(self, account: dict[str, Any]) -> None:
         """Someone the connector knows (id, name, aadObjectId), for GET …/members/{id}."""
@@ -175,6 +182,10 @@ class FakeBotFramework:
         return None
 
     async def _record(self, request: web.Request, kind: str) -> tuple[Call, web.Response | None]:
+        if self._hangs.get(kind):
+            await asyncio.sleep(self._hangs[kind].pop(0))
+            if request.transport is None or request.transport.is_closing():
+                raise ConnectionResetError("the client gave up")  # nothing recorded, nothing posted
         body = await request.json()
         call = Call(kind, request.method, request.path, request.match_info.get("conversation"),
                     request.match_info.get("activity"), body, authorization=request.headers.get("Authorization"))

@@ -52,3 +52,18 @@ async def test_two_replicas_upgrading_at_once_on_postgresql(pg_database_url):
     for r in replicas:
         assert await migrate.is_current(r)
         await r.dispose()
+
+
+async def test_healthz_and_readyz_say_so_when_the_job_worker_has_stopped(tmp_path):
+    from bot.server import WORKER_TASK
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    app = create_app(settings)
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/healthz") as resp:
+            assert resp.status == 200
+        app[WORKER_TASK].cancel()  # the worker is gone while the process still answers HTTP
+        await asyncio.gather(app[WORKER_TASK], return_exceptions=True)
+        for path in ("/healthz", "/readyz"):
+            async with http.get(f"{url}{path}") as resp:
+                body = await resp.json()
+                assert resp.status == 503 and "job worker stopped" in body["reason"], (path, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from core.budget import Pace
 from core.delivery import PostedCard, Reply
 from core.errors import RetryLater
 from core.models import HandoffState
@@ -15,6 +16,7 @@ from core.models import HandoffState
 
 class RecordingPort:
     platform = "slack"
+    pace = Pace(interval_s=0.0)
 
     def __init__(self) -> None:
         self.messages: dict[str, dict] = {}  # message_ref -> last shown state summary
@@ -52,8 +54,12 @@ class RecordingPort:
             await self.release_edit.wait()
         self._show(state.card.message_ref, state)
 
-    async def reply_in_thread(self, state: HandoffState, reply: Reply) -> None:
+    async def reply_in_thread(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        if maybe_posted and any(r.key == reply.key for _, r in self.replies):
+            return
         self.replies.append((state.card.message_ref, reply))
 
-    async def notify(self, state: HandoffState, reply: Reply) -> None:
+    async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
+        if maybe_posted and any(r.key == reply.key for r in self.notified):
+            return
         self.notified.append(reply)

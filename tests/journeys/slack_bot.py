@@ -16,6 +16,7 @@ import aiohttp
 from bot.config import Settings
 from bot.server import SERVICES, create_app
 from bot.slack.app import SLACK
+from core.budget import Pace
 from core.models import HandoffState
 from standins.slack import requests as slack
 from standins.slack.requests import Actor, Answer, SlackSender
@@ -148,7 +149,7 @@ async def eventually(check: Callable, *, timeout_s: float = 10, interval_s: floa
 
 @asynccontextmanager
 async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None, post_interval_s: float = 0.01,
-                      **settings) -> AsyncIterator[SlackBot]:
+                      post_burst: int = 3, **settings) -> AsyncIterator[SlackBot]:
     """The real app against the Slack stand-in, assessed by the real SDK against a fake Anthropic
     (pass `claude` to script it, or clear its gate to hold the assessment back)."""
     claude = claude or FakeAnthropic(default=assessment(ASSESSMENT))
@@ -163,7 +164,7 @@ async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None,
         services = build_services(config)
         services.assessor = assessor
         app = create_app(config, services=services)
-        app[SLACK].delivery.pacer.interval_s = post_interval_s
+        app[SLACK].delivery.pace = Pace(interval_s=post_interval_s, burst=post_burst)
         async with serve(app) as url, aiohttp.ClientSession() as session:
             yield SlackBot(fake, SlackSender(url, SIGNING_SECRET, session), app, url)
 

@@ -77,7 +77,7 @@ async def test_short_retry_after_is_waited_out_in_place(sqlite_url):
 async def test_posts_to_one_channel_are_paced_one_per_second(sqlite_url):
     from standins.slack.requests import Actor
     seniors = [Actor(f"U-S{i}", f"S{i}") for i in range(3)]
-    async with running_bot(sqlite_url, post_interval_s=1.0) as bot:
+    async with running_bot(sqlite_url, post_interval_s=1.0, post_burst=1) as bot:
         handoff = await bot.escalate(JAMIE)
         ts = await bot.card_ts(handoff.id)
         await bot.press(DANA, "pickup", handoff.id, ts)

@@ -1,0 +1,37 @@
+"""Teams delivery under faults: connector calls time out instead of hanging; a 429 spends no try."""
+
+from core import jobs as job_kinds
+from core.models import PersonKey
+from db import outbox
+from tests.factories import snapshot
+from tests.teams.harness import ACME_TEAMS, posted_card, teams_bot, teams_user, use_this_channel
+
+
+async def card_jobs(bot):
+    async with bot.services.database.transaction() as conn:
+        return await outbox.list_jobs(conn, kind=job_kinds.CARD_SYNC)
+
+
+async def test_a_stalled_connector_call_times_out_and_the_retry_posts_the_card(db):
+    async with teams_bot(db) as bot:
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        bot.services.ports["teams"].timeout_s = 1.0
+        bot.fake.hang_next("create", seconds=4)
+        await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
+        await bot.drain(timeout_s=10)
+        [create] = bot.fake.of_kind("create")
+        posted_card(bot)
+        [job] = await card_jobs(bot)
+        assert job["state"] == "done" and job["attempts"] >= 2  # the stalled try gave up; a later one posted
+        assert "did not answer within 1s" in job["last_error"]
+
+
+async def test_a_throttled_card_post_is_retried_without_spending_a_try(db):
+    async with teams_bot(db) as bot:
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        bot.fake.fail_next("create", 429, times=3, retry_after=0.05)
+        await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
+        await bot.drain(timeout_s=10)
+        assert len(bot.fake.of_kind("create")) == 1
+        [job] = await card_jobs(bot)
+        assert (job["state"], job["attempts"]) == ("done", 1)
