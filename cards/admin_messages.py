@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cards.messages import Channel, Hint, Message, _names, _say, ask_an_admin
+from cards.view import PersonView
 from core.models import Person
 
 
@@ -64,7 +65,7 @@ def role_how() -> Message:
                              " and @mention the people it is for."))
 
 
-def role_set(people: Sequence[Person], role: str) -> Message:
+def role_set(people: Sequence[Person | PersonView], role: str) -> Message:
     if len(people) > 1:
         return _say("role.set", ("Done: ", *_names(people, limit=10), f" are now {role}s."))
     article = "an" if role[0] in "aeiou" else "a"

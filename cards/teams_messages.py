@@ -24,7 +24,7 @@ HINTS = {
     "stats": 'say "stats" (or "stats 30d") to Handoff',
     "settings": 'say "settings" to Handoff',
     "home": "the escalation channel",
-    "invite": "Add Handoff to that channel's team",
+    "invite": "Ask a Teams owner to add Handoff to that channel's team",
 }
 CHECKBOX = "☐"
 

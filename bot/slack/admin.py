@@ -37,20 +37,22 @@ from cards.slack_settings import (
 )
 from cards.slack_views import home_view
 from cards.stats_messages import week_at_a_glance
-from cards.view import build_card_view, person_view
+from cards.view import PersonView, build_card_view, person_view
 from core.handoffs import Handoffs
-from core.models import PersonKey, Refused, WorkspaceKey
+from core.models import Person, PersonKey, Refused, WorkspaceKey
 from manifest.slack import COMMAND
 
 log = logging.getLogger("handoff.slack")
 
 Tell = Callable[[dict[str, Any], Message], Awaitable[None]]
+Names = Callable[[str, Person], Awaitable[PersonView]]  # the name Slack shows (users.info)
 
 
 class SlackAdmin:
-    def __init__(self, *, handoffs: Handoffs, tell: Tell) -> None:
+    def __init__(self, *, handoffs: Handoffs, tell: Tell, names: Names) -> None:
         self.handoffs = handoffs
         self.tell = tell
+        self.names = names
 
     def register(self, app: AsyncApp) -> None:
         """Before the generic /escalate listener: bolt runs the first listener whose matchers agree."""
@@ -109,7 +111,7 @@ class SlackAdmin:
             done.append(outcome)
         log.info("slack workspace %s: %s made %s by %s", workspace.external_id,
                  ", ".join(p.external_id for p in done), role, admin.external_id)
-        return admin_messages.role_set(done, role)
+        return admin_messages.role_set([await self.names(workspace.external_id, p) for p in done], role)
 
     # --- the settings modal --------------------------------------------------------------------------
 

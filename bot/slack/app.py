@@ -129,7 +129,7 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         signing_secret=settings.slack_signing_secret,
         client=client,
         oauth_flow=flow,
-        listeners=[SlackAdmin(handoffs=services.handoffs, tell=handlers.tell), handlers,
+        listeners=[SlackAdmin(handoffs=services.handoffs, tell=handlers.tell, names=delivery.person_view), handlers,
                    WorkspaceLifecycle(installations=installations, handoffs=services.handoffs)],
     )
     platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations,

@@ -8,6 +8,7 @@ reads come from cards/install_page.py.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -16,7 +17,9 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy.exc import SQLAlchemyError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,6 +31,10 @@ from core.models import WorkspaceKey
 from manifest.slack import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH
 
 log = logging.getLogger("handoff.slack.oauth")
+# bolt's flow logs a refused code in full ("Failed to fetch oauth.v2.access result with code: ..."); our
+# failure callback logs the reason instead, so the flow's own logger keeps to errors.
+_flow_log = logging.getLogger("handoff.slack.oauth.flow")
+_flow_log.setLevel(logging.ERROR)
 
 
 
@@ -52,14 +59,30 @@ def callbacks(handoffs: Handoffs) -> AsyncCallbackOptions:
     return AsyncCallbackOptions(success=success, failure=failure)
 
 
+class OneTimeStates(AsyncSQLAlchemyOAuthStateStore):
+    """slack-sdk's state store, with `consume` as one conditional DELETE: two callbacks racing with the
+    same state cannot both pass (the SDK selects, then deletes). Expired states are swept on the way."""
+
+    async def async_consume(self, state: str) -> bool:
+        now = normalize_datetime_for_db(datetime.now(tz=timezone.utc))
+        c = self.oauth_states.c
+        try:
+            async with self.engine.begin() as conn:
+                used = await conn.execute(self.oauth_states.delete().where(c.state == state, c.expire_at > now))
+                await conn.execute(self.oauth_states.delete().where(c.expire_at <= now))
+                return used.rowcount == 1
+        except SQLAlchemyError as error:
+            log.warning("Slack install: OAuth state not checked (%s)", error.__class__.__name__)
+            return False
+
+
 def build_oauth(settings: Settings, *, engine, handoffs: Handoffs, client: AsyncWebClient
                 ) -> tuple[AsyncOAuthFlow, StoredInstallations]:
     """The OAuth flow and the installations it fills, on the app's database."""
     store = AsyncSQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine,
                                              logger=logging.getLogger("handoff.slack.installations"))
-    state_store = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=settings.slack_oauth_state_ttl_s, engine=engine,
-                                                 logger=log)
-    flow = AsyncOAuthFlow(client=client, logger=log, settings=AsyncOAuthSettings(
+    state_store = OneTimeStates(expiration_seconds=settings.slack_oauth_state_ttl_s, engine=engine, logger=log)
+    flow = AsyncOAuthFlow(client=client, logger=_flow_log, settings=AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
         scopes=list(BOT_SCOPES),
@@ -74,7 +97,7 @@ def build_oauth(settings: Settings, *, engine, handoffs: Handoffs, client: Async
         state_store=state_store,
         state_expiration_seconds=settings.slack_oauth_state_ttl_s,
         callback_options=callbacks(handoffs),
-        logger=log,
+        logger=_flow_log,
     ))
     rotator = AsyncTokenRotator(client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
                                 client=client)

@@ -50,6 +50,7 @@ ANSWERS: dict[str, Message] = {
     "role: how": admin_messages.role_how(),
     "not in a channel": admin_messages.not_in_a_channel(),
     "help": admin_messages.help_text(),
+    "bot not in the channel": admin_messages.not_in_channel("C1HELP"),
 }
 STATES_FOR = {"not_owner": claimed(), "not_open": state(status="resolved"), "not_author": state(intent="park")}
 
@@ -88,6 +89,23 @@ def test_the_two_platforms_say_the_same_words():
     closed = both(messages.refusal(Refused("not_open", state(status="resolved"))))
     assert closed[0].endswith("If the problem is back, run `/escalate`.")
     assert closed[1].endswith('If the problem is back, say "escalate" to Handoff in a chat.')
+
+
+def test_setting_the_channel_says_where_and_what_the_first_admin_can_do():
+    first = admin_messages.channel_set(first_admin=True, channel="C1HELP")
+    slack, teams = both(first)
+    assert slack.startswith("Done: escalation cards will be posted in <#C1HELP>. You are the first Handoff admin here")
+    assert slack.endswith("run `/escalate role @name engineer` (or viewer, or admin).")
+    assert teams.startswith("Done: escalation cards will be posted in the escalation channel. You are the first")
+    here = admin_messages.channel_set(first_admin=False)
+    assert both(here) == ("Done: escalation cards will be posted in this channel.",) * 2
+    saved = admin_messages.settings_saved([first, admin_messages.role_set([DANA], "viewer")])
+    assert [m.kind for m in (saved,)] == ["settings.saved"] and len(saved.paragraphs) == 2
+    assert "Dana is now a viewer" in slack_messages.render(saved)["text"]
+    assert both(admin_messages.settings_saved([]))[0] == "Nothing to change."
+    assert both(admin_messages.not_in_channel("C1HELP"))[0] == (
+        "I'm not in <#C1HELP> yet, so I can't post escalation cards there. Run `/invite @Handoff` in that channel, "
+        "then escalations will arrive there.")
 
 
 def test_loser_hears_who_won_and_how_long_ago():

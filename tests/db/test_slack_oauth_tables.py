@@ -1,6 +1,7 @@
 """Migration 0005_slack_oauth creates exactly the tables slack-sdk's SQLAlchemy stores use, on both backends,
 and the stores work on them (the OAuth journey itself is tests/journeys/test_slack_oauth.py)."""
 
+import asyncio
 import time
 
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
 from bot.slack.installations import OAUTH_TABLES
+from bot.slack.oauth import OneTimeStates
 
 
 def sdk_tables() -> dict[str, sa.Table]:
@@ -61,3 +63,15 @@ async def test_the_sdk_stores_work_on_our_tables(db):
     assert await states.async_consume(state) is False  # once only
     expired = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=-1, engine=db.engine)
     assert await expired.async_consume(await expired.async_issue()) is False
+
+
+async def test_a_state_is_consumed_once_even_by_racing_callbacks(pg_db):
+    states = OneTimeStates(expiration_seconds=60, engine=pg_db.engine)
+    state = await states.async_issue()
+    results = await asyncio.gather(*(states.async_consume(state) for _ in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+    stale = OneTimeStates(expiration_seconds=-1, engine=pg_db.engine)
+    old = await stale.async_issue()
+    assert await states.async_consume(old) is False
+    async with pg_db.transaction() as conn:
+        assert (await conn.exec_driver_sql("SELECT COUNT(*) FROM slack_oauth_states")).scalar() == 0  # swept

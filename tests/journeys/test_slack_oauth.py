@@ -42,6 +42,7 @@ async def test_install_stores_the_workspace_and_its_requests_use_its_token(pg_ur
         [stored] = await bot.stored_bots("T-ACME")
         [token] = bot.fake.tokens_of("T-ACME")
         assert stored["bot_token"] == token and stored["client_id"] == CLIENT_ID
+        assert token not in page.text
 
         await set_channel(bot, ACME, "C-ACME-ESC")
         assert await escalate(bot, JAMIE, "VPN down for the Leeds office") == token
@@ -73,19 +74,23 @@ async def test_a_forged_or_reused_state_is_refused_and_nothing_is_stored(pg_url,
         assert "invalid_state" in caplog.text and "forged-state" not in caplog.text
 
 
-async def test_a_denied_install_or_an_expired_code_gets_a_clear_page(pg_url):
+async def test_a_denied_install_or_an_expired_code_gets_a_clear_page(pg_url, caplog):
+    caplog.set_level(logging.INFO)  # HANDOFF_LOG_LEVEL's default (slack_sdk's DEBUG lines echo request fields)
+    caplog.set_level(logging.INFO, logger="handoff")  # other tests (the demo) quiet it
     async with oauth_bot(pg_url) as bot:
         query = await bot.start_install()
         denied = await bot.get("/slack/oauth_redirect", error="access_denied", state=query["state"][0])
         assert denied.status == 200 and "the install was cancelled in Slack" in denied.text
 
         query = await bot.start_install()
-        expired = await bot.get("/slack/oauth_redirect", code=bot.fake.approve(ACME, age_s=601),
-                                state=query["state"][0])
+        old_code = bot.fake.approve(ACME, age_s=601)
+        expired = await bot.get("/slack/oauth_redirect", code=old_code, state=query["state"][0])
         assert expired.status == 401 and "Start again from the install link" in expired.text
         assert [c.ok for c in bot.fake.calls_to("oauth.v2.access", ok_only=False)] == [False]
         assert await bot.stored_bots() == []
         assert CLIENT_SECRET not in expired.text
+        assert "Slack install refused: invalid_code" in caplog.text
+        assert old_code not in caplog.text and CLIENT_SECRET not in caplog.text
 
 
 async def test_two_workspaces_side_by_side_never_see_each_other(pg_url):

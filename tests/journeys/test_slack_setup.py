@@ -112,9 +112,10 @@ async def test_a_non_admin_cannot_move_the_channel_or_give_roles(sqlite_url):
         # The admin gives roles: by command, and in the settings.
         await bot.send(slack.slash_command(ALEX, "role <@U-DANA|dana> viewer"))
         await eventually(lambda: said_to(bot, "U-ALEX"))
-        assert "dana is now a viewer" in said_to(bot, "U-ALEX")[-1]
+        assert "Done: Dana is now a viewer." in said_to(bot, "U-ALEX")[-1]
         gave = await save(bot, ALEX, view["id"], channel="C-HELPDESK", people=["U-CAROL"], role="admin")
-        assert gave["response_action"] == "update" and "now an admin" in card_text({"blocks": gave["view"]["blocks"]})
+        assert gave["response_action"] == "update"
+        assert "Carol is now an admin" in card_text({"blocks": gave["view"]["blocks"]})  # Slack's name for her
         assert await roles(bot) == {"U-ALEX", "U-CAROL"}
 
         # Dana, now a viewer, cannot pick up.
@@ -136,3 +137,17 @@ async def test_two_people_racing_to_be_first_admin_make_one_admin(pg_url):
         assert await roles(bot) == {winners[0].user_id}
         channel = (await bot.handoffs.register_workspace(workspace_key())).escalation_channel
         assert channel == f"C-{winners[0].user_id}"
+
+
+async def test_the_configured_channel_is_a_default_until_someone_picks_one(sqlite_url):
+    async with running_bot(sqlite_url) as bot:  # HANDOFF_SLACK_CHANNEL=C-ESCALATIONS, nobody is admin yet
+        first = await bot.escalate(JAMIE)
+        assert (await bot.handoffs.load(first.id)).card.channel == "C-ESCALATIONS"
+        view = await open_settings(bot, ALEX)
+        channel_input = next(b for b in view["blocks"] if b["block_id"] == "channel")
+        assert channel_input["element"]["initial_conversation"] == "C-ESCALATIONS"
+        answer = await save(bot, ALEX, view["id"], channel="C-SENIORS")
+        assert "first Handoff admin" in card_text({"blocks": answer["view"]["blocks"]})
+        assert await roles(bot) == {"U-ALEX"}
+        second = await bot.escalate(CAROL, summary="Printer driver rollout failed")
+        assert (await bot.handoffs.load(second.id)).card.channel == "C-SENIORS"
