@@ -122,7 +122,8 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
     else:
         installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
         channel = settings.slack_channel
-    delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock)
+    delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock,
+                             telemetry=services.handoffs.telemetry)
     handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery)
     bolt = build_bolt_app(
         authorize=WorkspaceAuthorize(installations, WorkspaceRegistry(services.handoffs, channel)),

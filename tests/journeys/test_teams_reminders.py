@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.metrics import PrometheusTelemetry
 from core.handoffs import Handoffs
 from core.models import PersonKey
 from core.schedule import ReminderPolicy, parse_schedule
@@ -55,7 +56,8 @@ def card_texts(card) -> str:
 
 async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
     clock = Clock()
-    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")))
+    metrics = PrometheusTelemetry()
+    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")), telemetry=metrics)
     async with teams_bot(pg_db, handoffs=handoffs) as bot:
         worker, conversation, activity_id = await escalated(bot, clock)
         clock.now = T0 + timedelta(seconds=2)
@@ -74,6 +76,12 @@ async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
         clock.now = T0 + timedelta(hours=2)
         await run_due(worker)
         assert len([t for t in thread_texts(bot, conversation) if "Still waiting" in t]) == 2
+        sample = metrics.registry.get_sample_value
+        assert sample("handoff_nudges_total", {"kind": "thread"}) == 2
+        assert sample("handoff_nudges_total", {"kind": "admin_dm"}) == 1
+        created = len(bot.fake.of_kind("create"))  # the card and the admin's 1:1 chat
+        assert sample("handoff_platform_calls_total", {"platform": "teams", "method": "create_conversation",
+                                                       "outcome": "ok"}) == created
 
 
 async def test_snooze_on_the_card_author_yes_others_told_who_can(pg_db):
