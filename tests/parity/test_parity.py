@@ -141,6 +141,21 @@ async def a_person_with_no_name(w: World) -> None:
         assert told[-1].startswith("Already claimed by someone,")
 
 
+async def snooze(w: World) -> None:
+    """Snooze 1 h on the card: only the author or an admin; anyone else is told privately who can."""
+    handoff = await w.d.escalate("Jamie", summary="Backups failed on the file server")
+    before = len(w.d.told("Carol"))
+    await w.d.press("Carol", "snooze", handoff)
+    told = await w.d.told_now("Carol", before + 1)
+    state = await w.d.state(handoff)
+    refused = messages.refusal(Refused("not_author_or_admin", state), admins=[PersonView("U-ADA", "Ada Admin")])
+    assert told[-1] == w.d.private(refused)
+    await w.d.press("Jamie", "snooze", handoff)
+    await w.d.settle()
+    assert "snoozed until" in w.d.card(handoff).lower()
+    assert (await w.d.state(handoff)).snoozed_until is not None
+
+
 STEPS: list[tuple[str, Step]] = [
     ("escalate", escalate),
     ("self-claim", self_claim),
@@ -152,6 +167,7 @@ STEPS: list[tuple[str, Step]] = [
     ("hostile and control-character text", hostile_text),
     ("bad input", bad_input),
     ("a person with no name", a_person_with_no_name),
+    ("snooze", snooze),
 ]
 
 
