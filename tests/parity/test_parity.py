@@ -8,6 +8,7 @@ platforms differ by design it is said in the step (a Teams clicker's private ans
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -151,9 +152,13 @@ async def snooze(w: World) -> None:
     refused = messages.refusal(Refused("not_author_or_admin", state), admins=[PersonView("U-ADA", "Ada Admin")])
     assert told[-1] == w.d.private(refused)
     await w.d.press("Jamie", "snooze", handoff)
+    for _ in range(200):  # Slack acks the click first and snoozes right after
+        if (await w.d.state(handoff)).snoozed_until is not None:
+            break
+        await asyncio.sleep(0.02)
     await w.d.settle()
-    assert "snoozed until" in w.d.card(handoff).lower()
     assert (await w.d.state(handoff)).snoozed_until is not None
+    assert "snoozed until" in w.d.card(handoff).lower()
 
 
 STEPS: list[tuple[str, Step]] = [
