@@ -97,6 +97,9 @@ def build_bolt_app(*, authorize: WorkspaceAuthorize, signing_secret: str | None,
     )
     for listener in listeners:
         listener.register(bolt)
+    for listener in listeners:  # after every real listener: bolt runs the first that matches
+        if hasattr(listener, "register_fallbacks"):
+            listener.register_fallbacks(bolt)
     return bolt
 
 
@@ -122,7 +125,8 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
     else:
         installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
         channel = settings.slack_channel
-    delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock)
+    delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock,
+                             telemetry=services.handoffs.telemetry)
     handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery, check_ticket=services.check_ticket)
     bolt = build_bolt_app(
         authorize=WorkspaceAuthorize(installations, WorkspaceRegistry(services.handoffs, channel)),

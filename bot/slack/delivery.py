@@ -32,6 +32,8 @@ from cards.messages import Message
 from cards.view import PersonView, build_card_view, person_view
 from core.budget import Pace
 from core.delivery import PostedCard, Reply
+from core import telemetry
+from core.telemetry import NoTelemetry, Telemetry
 from core.errors import PermanentFailure, RateLimited, RetryLater
 from core.models import HandoffState, Person
 
@@ -54,16 +56,19 @@ LOOKBACK = timedelta(minutes=5)  # how far before the handoff a look-up for an e
 class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """Retry a look-up's 429 in place when Slack asks for a short wait; a post's, and longer waits, go back to the job."""
 
-    def __init__(self, *, max_wait_s: float) -> None:
+    def __init__(self, *, max_wait_s: float, on_429: Callable[[str, str], None] | None = None) -> None:
         super().__init__(max_retry_count=1)
         self.max_wait_s = max_wait_s
+        self.on_429 = on_429  # counts each 429, including the ones retried here that the caller never sees
 
     async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
         if response is None or response.status_code != 429:
             return False
-        if request.url.rstrip("/").rsplit("/", 1)[-1] in POSTS:
-            return False
-        return retry_after(response.headers) <= self.max_wait_s
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        retried = method not in POSTS and retry_after(response.headers) <= self.max_wait_s
+        if retried and self.on_429 is not None:  # a 429 not retried here reaches call(), which counts it
+            self.on_429(method, "rate_limited")
+        return retried
 
 
 def retry_after(headers: dict[str, Any]) -> float:
@@ -116,8 +121,10 @@ class SlackDelivery:
         post_interval_s: float = 1.0,
         max_inline_wait_s: float = 1.0,
         timeout_s: float = 15.0,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.installations = installations
+        self.telemetry: Telemetry = telemetry or NoTelemetry()
         self.api_url = api_url
         self.clock = clock
         self.pace = Pace(interval_s=post_interval_s, burst=SLACK_PACE.burst)
@@ -153,7 +160,7 @@ class SlackDelivery:
                 base_url=self.api_url,
                 session=self._http(),
                 timeout=int(self.timeout_s),
-                retry_handlers=[ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s)],
+                retry_handlers=[ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s, on_429=self._count)],
             )
             self._clients[installation.bot_token] = client
         return client
@@ -164,9 +171,16 @@ class SlackDelivery:
         # The SDK's own method, so each call is encoded the way Slack accepts it (form or JSON).
         sdk_method = getattr(client, method.replace(".", "_"))
         try:
-            return await sdk_method(**args)
+            answer = await sdk_method(**args)
         except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            limited = isinstance(error, SlackApiError) and error.response is not None and error.response.status_code == 429
+            self._count(method, "rate_limited" if limited else "error")
             raise as_job_error(error, method) from error
+        self._count(method, "ok")
+        return answer
+
+    def _count(self, method: str, outcome: str) -> None:
+        self.telemetry.count(telemetry.PLATFORM_CALLS, platform="slack", method=method, outcome=outcome)
 
     # --- the CardDelivery port ------------------------------------------------------------------
 

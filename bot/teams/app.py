@@ -54,5 +54,5 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
         return await adapter.process(request, agent)
 
     app.router.add_post("/api/messages", messages)
-    return TeamsDelivery(adapter, app_id=app_id(settings))
+    return TeamsDelivery(adapter, app_id=app_id(settings), telemetry=services.handoffs.telemetry)
 

@@ -36,6 +36,8 @@ from cards.teams_messages import TeamsText
 from cards.view import build_card_view
 from core.budget import Pace
 from core.delivery import PostedCard, Reply
+from core import telemetry
+from core.telemetry import NoTelemetry, Telemetry
 from core.errors import PermanentFailure, RateLimited, RetryLater
 from core.models import HandoffState
 from db.tables import utcnow
@@ -120,7 +122,9 @@ class TeamsDelivery:
         limiter: ConversationRateLimit | None = None,
         clock: Callable[[], datetime] = utcnow,
         timeout_s: float = CALL_TIMEOUT_S,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry: Telemetry = telemetry or NoTelemetry()
         self.adapter = adapter
         self.app_id = app_id
         self.limiter = limiter or ConversationRateLimit()
@@ -153,7 +157,7 @@ class TeamsDelivery:
 
         await self._call(channel, lambda: self.adapter.create_conversation(
             self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, remember
-        ))
+        ), method="create_conversation")
         activity = created[0]
         return PostedCard(message_ref=activity.id, conversation_ref=activity.conversation.id, service_url=service_url)
 
@@ -204,7 +208,7 @@ class TeamsDelivery:
         try:
             await self._call(f"dm:{reply.person.address}", lambda: self.adapter.create_conversation(
                 self.app_id, CHANNEL, service_url, AuthenticationConstants.AGENTS_SDK_SCOPE, parameters, nothing
-            ))
+            ), method="create_conversation")
         except PermanentFailure:
             if reply.kind != "notify_target":
                 raise  # a reminder's direct message has no public stand-in: the job records why it failed
@@ -260,7 +264,8 @@ class TeamsDelivery:
         continuation = reference.get_continuation_activity()
         continuation.id = posted.message_ref  # so replies thread under the card
         await self._call(posted.conversation_ref,
-                         lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
+                         lambda: self.adapter.continue_conversation(self.app_id, continuation, send),
+                         method="continue_conversation")
 
     async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
         """Replace a second copy of the card with a "duplicate of …" line: no card, so no live Pick Up."""
@@ -275,12 +280,17 @@ class TeamsDelivery:
 
         await self._in_thread_of(state, duplicate, send)
 
-    async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> None:
-        """One connector call, in this process's slot for the conversation, bounded by `timeout_s`."""
+    async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]], *, method: str) -> None:
+        """One connector call, in this process's slot for the conversation, bounded by `timeout_s`;
+        counted by `method` and outcome (ok, rate_limited, error) for /metrics (a call our own limiter
+        held back was never sent, so it is not counted)."""
+        outcome = None  # not sent yet
         try:
             async with self.limiter.slot(conversation):
+                outcome = "error"
                 async with asyncio.timeout(self.timeout_s):
                     await call()
+                outcome = "ok"
         except ConversationBusy:
             raise RetryLater(f"conversation {conversation} is at {self.limiter.rate} calls/s", delay_s=1.0,
                              attempt_used=False) from None
@@ -290,9 +300,13 @@ class TeamsDelivery:
             raise RetryLater(f"connector connection failed: {error.__class__.__name__}: {error}") from error
         except aiohttp.ClientResponseError as error:
             if error.status == 429:
+                outcome = "rate_limited"
                 raise RateLimited("connector answered 429", delay_s=_retry_after(error.headers) or 1.0) from error
             if error.status in RETRYABLE:
                 raise RetryLater(f"connector answered {error.status}", delay_s=_retry_after(error.headers)) from error
             if error.status in HOPELESS:
                 raise PermanentFailure(f"connector answered {error.status}: {error.message}") from error
             raise
+        finally:
+            if outcome is not None:
+                self.telemetry.count(telemetry.PLATFORM_CALLS, platform="teams", method=method, outcome=outcome)

@@ -51,6 +51,7 @@ async def test_metrics_move_by_exactly_one_journey(pg_url):
         await eventually(lambda: _acted(bot, handoff.id))
         await bot.settled()
         after = await scrape(bot.url)
+        calls = list(bot.fake.calls)
 
     assert moved(before, after, "handoff_escalations_total", urgency="high") == 1
     assert moved(before, after, "handoff_claims_total", outcome="won") == 1
@@ -67,10 +68,22 @@ async def test_metrics_move_by_exactly_one_journey(pg_url):
     shown = trail.count("card_posted") + trail.count("card_edited")
     assert shown >= 2 and moved(before, after, "handoff_card_lag_seconds_count", platform="slack") == shown
 
+    # Every Web API call the delivery made is counted, by method and outcome.
+    posts = len(bot_calls_ok(calls, "chat.postMessage"))
+    assert moved(before, after, "handoff_platform_calls_total", platform="slack", method="chat.postMessage",
+                 outcome="ok") == posts
+    assert moved(before, after, "handoff_platform_calls_total", platform="slack", method="chat.update",
+                 outcome="ok") == len(bot_calls_ok(calls, "chat.update"))
+
     # modal open, submit, three presses, one message event: six requests to /slack/events
     sent = after[("handoff_ack_latency_seconds_count", (("route", EVENTS),))] - requests_before
     assert sent == 6
     assert after[("handoff_open_unclaimed", ())] == 0 and after[("handoff_overdue", ())] == 0
+
+
+def bot_calls_ok(calls, method):
+    """Calls the bot's delivery made with its bot token that Slack answered ok (views.open comes from bolt's own client)."""
+    return [c for c in calls if c.method == method and c.ok]
 
 
 async def _refused_once(url, before) -> bool:
@@ -117,3 +130,17 @@ async def test_queue_gauges_are_the_same_from_every_replica(pg_url):
     assert here[("handoff_open_unclaimed", ())] == 2
     assert {k: here[k] for k in gauges} == {k: there.get(k) for k in gauges}
     assert there.get(("handoff_escalations_total", (("urgency", "normal"),)), 0) == 0  # its own counters
+
+
+async def test_a_429_from_slack_is_counted_as_rate_limited(pg_url):
+    async with running_bot(pg_url) as bot:
+        before = await scrape(bot.url)
+        bot.fake.fail("chat.postMessage", status=429, retry_after=1)  # the card's first post is refused
+        handoff = await bot.escalate(JAMIE, summary="Teams calls drop after 60 minutes")
+        await bot.card_ts(handoff.id)
+        await bot.settled()
+        after = await scrape(bot.url)
+    assert moved(before, after, "handoff_platform_calls_total", platform="slack", method="chat.postMessage",
+                 outcome="rate_limited") == 1
+    assert moved(before, after, "handoff_platform_calls_total", platform="slack", method="chat.postMessage",
+                 outcome="ok") >= 1

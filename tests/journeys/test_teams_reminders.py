@@ -3,8 +3,10 @@ with the service's clock moved by hand and the real worker over the real outbox.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+from bot.metrics import PrometheusTelemetry
 from core.handoffs import Handoffs
 from core.models import PersonKey
 from core.schedule import ReminderPolicy, parse_schedule
@@ -44,6 +46,15 @@ async def run_due(worker) -> None:
         pass
 
 
+async def settle(worker, clock) -> None:
+    """Run what is due, then let posts the conversation's pace held back (a fraction of a second, in real
+    time and on the service's clock) go out too."""
+    for _ in range(6):
+        await run_due(worker)
+        await asyncio.sleep(0.25)
+        clock.advance(0.25)
+
+
 def thread_texts(bot, conversation):
     return [c.body.get("text") or "" for c in bot.fake.of_kind("reply") if c.conversation_id == conversation]
 
@@ -55,16 +66,17 @@ def card_texts(card) -> str:
 
 async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
     clock = Clock()
-    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")))
+    metrics = PrometheusTelemetry()
+    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2s,4s")), telemetry=metrics)
     async with teams_bot(pg_db, handoffs=handoffs) as bot:
         worker, conversation, activity_id = await escalated(bot, clock)
         clock.now = T0 + timedelta(seconds=2)
-        await run_due(worker)
+        await settle(worker, clock)
         assert [t for t in thread_texts(bot, conversation) if "Still waiting" in t] == [
             "⏰ Still waiting for pick-up: escalated less than a minute ago. Reminder 1 of 2.\n\n"
             "Press Pick Up to take it, or Snooze 1 h if it can wait."]
         clock.now = T0 + timedelta(seconds=4)
-        await run_due(worker)
+        await settle(worker, clock)
         nudges = [t for t in thread_texts(bot, conversation) if "Still waiting" in t]
         assert len(nudges) == 2 and "Reminder 2 of 2" in nudges[1] and "admins have been told" in nudges[1]
         admin_dms = [c for c in bot.fake.of_kind("create")
@@ -74,6 +86,12 @@ async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
         clock.now = T0 + timedelta(hours=2)
         await run_due(worker)
         assert len([t for t in thread_texts(bot, conversation) if "Still waiting" in t]) == 2
+        sample = metrics.registry.get_sample_value
+        assert sample("handoff_nudges_total", {"kind": "thread"}) == 2
+        assert sample("handoff_nudges_total", {"kind": "admin_dm"}) == 1
+        created = len(bot.fake.of_kind("create"))  # the card and the admin's 1:1 chat
+        assert sample("handoff_platform_calls_total", {"platform": "teams", "method": "create_conversation",
+                                                       "outcome": "ok"}) == created
 
 
 async def test_snooze_on_the_card_author_yes_others_told_who_can(pg_db):

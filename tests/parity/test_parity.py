@@ -8,6 +8,7 @@ platforms differ by design it is said in the step (a Teams clicker's private ans
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -124,6 +125,10 @@ async def bad_input(w: World) -> None:
         await w.d.press("Carol", "pickup", value)
         told = await w.d.told_now("Carol", before + 1)
         assert told[-1] == w.d.private(messages.not_found()), value
+    before = len(w.d.told("Carol"))
+    await w.d.press("Carol", "explode", w.handoff)  # a button no version of Handoff has
+    told = await w.d.told_now("Carol", before + 1)
+    assert told[-1] == w.d.private(messages.button_unsupported())
     recorded = set(await w.d.events_for(other))
     assert not recorded & {"claimed", "conflict", "claim_refused"}, "nothing recorded on the other workspace's handoff"
 
@@ -141,6 +146,25 @@ async def a_person_with_no_name(w: World) -> None:
         assert told[-1].startswith("Already claimed by someone,")
 
 
+async def snooze(w: World) -> None:
+    """Snooze 1 h on the card: only the author or an admin; anyone else is told privately who can."""
+    handoff = await w.d.escalate("Jamie", summary="Backups failed on the file server")
+    before = len(w.d.told("Carol"))
+    await w.d.press("Carol", "snooze", handoff)
+    told = await w.d.told_now("Carol", before + 1)
+    state = await w.d.state(handoff)
+    refused = messages.refusal(Refused("not_author_or_admin", state), admins=[PersonView("U-ADA", "Ada Admin")])
+    assert told[-1] == w.d.private(refused)
+    await w.d.press("Jamie", "snooze", handoff)
+    for _ in range(200):  # Slack acks the click first and snoozes right after
+        if (await w.d.state(handoff)).snoozed_until is not None:
+            break
+        await asyncio.sleep(0.02)
+    await w.d.settle()
+    assert (await w.d.state(handoff)).snoozed_until is not None
+    assert "snoozed until" in w.d.card(handoff).lower()
+
+
 STEPS: list[tuple[str, Step]] = [
     ("escalate", escalate),
     ("self-claim", self_claim),
@@ -152,6 +176,7 @@ STEPS: list[tuple[str, Step]] = [
     ("hostile and control-character text", hostile_text),
     ("bad input", bad_input),
     ("a person with no name", a_person_with_no_name),
+    ("snooze", snooze),
 ]
 
 
