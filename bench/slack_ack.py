@@ -22,17 +22,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.pg import scratch_database  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.server import SERVICES, create_app  # noqa: E402
 from bot.slack.app import SLACK, events_route  # noqa: E402
@@ -177,17 +176,8 @@ def report(results, backend: str) -> bool:
 
 
 async def with_postgres(server_url: str):
-    name = f"handoff_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base = server_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        return await measure(f"{base}/{name}")
-    finally:
-        admin = await asyncpg.connect(server_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database(server_url) as database_url:
+        return await measure(database_url)
 
 
 def main() -> int:

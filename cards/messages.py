@@ -153,8 +153,10 @@ def generic_steps(author: PersonView) -> tuple[str, ...]:
 
 
 def checklist(state: HandoffState, *, owner: Person | PersonView, now: datetime,
-              author: PersonView | None = None) -> Message:
-    """The new owner's checklist in the card's thread: the assessment's next steps, or the usual first moves."""
+              author: PersonView | None = None, first_reply_counts: bool = True) -> Message:
+    """The new owner's checklist in the card's thread: the assessment's next steps, or the usual first moves.
+    `first_reply_counts`: the platform sees the owner's replies in the thread (Slack does; a Teams bot sees
+    channel messages only when @mentioned), so the first one is their first action."""
     view = build_card_view(state, now=now)
     steps, notes = view.assessment.next_steps, ()
     if not steps:
@@ -162,7 +164,8 @@ def checklist(state: HandoffState, *, owner: Person | PersonView, now: datetime,
         notes = ("The assessment had no steps for this one, so these are the usual first moves.",)
     return _say("checklist", (Mention(_view(owner)), " picked this up. Your checklist:"), items=steps,
                 items_label="Suggested steps",
-                footnotes=(*notes, "Your first reply in this thread starts the time-to-first-action clock."))
+                footnotes=(*notes, *(["Your first reply in this thread starts the time-to-first-action clock."]
+                                     if first_reply_counts else [])))
 
 
 def already_yours(state: HandoffState | None = None) -> Message:

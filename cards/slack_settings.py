@@ -16,13 +16,14 @@ from cards.messages import Message
 from cards.slack import Block, context, escape_mrkdwn, mrkdwn, plain
 from cards.slack_messages import paragraphs_mrkdwn
 from cards.view import PersonView
-from core.models import ROLES
+from core.models import ROLES, ReminderSchedule
 
 SETTINGS_MODAL = "handoff_settings"
 OPEN_SETTINGS = "handoff_open_settings"
 CHANNEL_FIELD = "channel"
 ROLE_PEOPLE_FIELD = "role_people"
 ROLE_FIELD = "role"
+REMINDERS_FIELD = "reminders"
 ROLE_LABELS = {"viewer": "Viewer (sees, can't pick up)", "engineer": "Engineer", "admin": "Admin (settings, roles)"}
 
 
@@ -33,6 +34,7 @@ class SettingsView:
     channel: str | None
     admins: tuple[PersonView, ...]
     can_change: bool  # an admin, or nobody is one yet (the first to set the channel becomes one)
+    reminders: ReminderSchedule | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,31 @@ def _roles_inputs(view: SettingsView) -> list[Block]:
     ]
 
 
+def _reminders_home(view: SettingsView) -> list[Block]:
+    if view.reminders is None:
+        return []
+    which = "the default" if view.reminders.is_default else "this workspace's own schedule"
+    return [{"type": "section", "text": mrkdwn(
+        f"*Reminders:* `{escape_mrkdwn(view.reminders.schedule)}` after an escalation nobody has picked up "
+        f"({which}; sooner for high urgency, later for low)")}]
+
+
+def _reminders_inputs(view: SettingsView) -> list[Block]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": REMINDERS_FIELD, "max_length": 100,
+                               "placeholder": plain("10m,30m,60m", 150)}
+    if view.reminders is not None:
+        element["initial_value"] = view.reminders.schedule
+    return [{
+        "type": "input", "block_id": REMINDERS_FIELD, "optional": True, "label": plain("Reminder schedule", 2000),
+        "element": element,
+        "hint": plain("Durations after the escalation, e.g. 10m,30m,60m (s, m or h). Empty: the default.", 2000),
+    }]
+
+
 SECTIONS: list[SettingsSection] = [
     SettingsSection("Escalation channel", _channel_home, _channel_inputs),
     SettingsSection("Roles", _roles_home, _roles_inputs),
+    SettingsSection("Reminders", _reminders_home, _reminders_inputs),
 ]
 
 

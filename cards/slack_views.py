@@ -183,11 +183,15 @@ def week_blocks(week: Message, *, team_id: str) -> list[Block]:
     ]
 
 
-def home_view(queue: list[CardView], *, week: Message | None = None, team_id: str = "") -> dict[str, Any]:
+def home_view(queue: list[CardView], *, week: Message | None = None, team_id: str = "",
+              settings: list[Block] = ()) -> dict[str, Any]:
+    """The App Home: the week at a glance, the open queue, then settings (the last to be cut)."""
     blocks: list[Block] = week_blocks(week, team_id=team_id) if week is not None else []
     blocks += [
         {"type": "header", "text": plain("Open escalations", 150)},
         context("Run `/escalate` in any channel to ask for help, or `/escalate list` for your parked items."),
     ]
-    blocks += [_item(v, "pickup", "Pick Up") for v in queue] or [context("The queue is empty. 🎉")]
+    items = [_item(v, "pickup", "Pick Up") for v in queue] or [context("The queue is empty. 🎉")]
+    room = SLACK_VIEW_BLOCKS - len(blocks) - len(settings)
+    blocks += items[:room] + list(settings)
     return {"type": "home", "blocks": blocks[:SLACK_VIEW_BLOCKS]}

@@ -357,11 +357,13 @@ class Handoffs(ReminderCommands, HandoffReads, WorkspaceRemoval):
         if row is None:
             return Refused("not_found")
         state = handoff_from_row(row)
-        if state.claimed_by is not None and state.claimed_by.id == claimer_id:
+        if state.status == "claimed" and state.claimed_by is not None and state.claimed_by.id == claimer_id:
             return AlreadyYours(state)
         claimer = person_from_row(await store.get_person(conn, claimer_id))
-        if claimer.role == "viewer" or state.claimed_by is None:
-            reason = "viewer" if claimer.role == "viewer" else "own_escalation" if state.author.id == claimer_id else "not_open"
+        if claimer.role == "viewer" or state.claimed_by is None or state.status != "claimed":
+            # A resolved or cancelled escalation keeps its owner, but nobody lost a race for it.
+            own = state.author.id == claimer_id and state.status == "open"
+            reason = "viewer" if claimer.role == "viewer" else "own_escalation" if own else "not_open"
             await store.insert_event(
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind="claim_refused",
                 actor_id=claimer_id, data={"reason": reason}, now=now,

@@ -22,12 +22,13 @@ from bot.slack.payloads import (
     person_of,
     workspace_of,
 )
-from cards import admin_messages
+from cards import admin_messages, messages, reminder_messages
 from cards.messages import Message
 from cards.slack_messages import plain_text
 from cards.slack_settings import (
     CHANNEL_FIELD,
     OPEN_SETTINGS,
+    REMINDERS_FIELD,
     ROLE_FIELD,
     ROLE_PEOPLE_FIELD,
     SETTINGS_MODAL,
@@ -72,7 +73,8 @@ class SlackAdmin:
         current = await self.handoffs.register_workspace(workspace)
         admins = await self.handoffs.admins(workspace=workspace)
         can_change = not admins or any(a.external_id == person.external_id for a in admins)
-        return SettingsView(current.escalation_channel, tuple(person_view(a) for a in admins), can_change)
+        reminders = await self.handoffs.reminder_schedule(workspace=workspace)
+        return SettingsView(current.escalation_channel, tuple(person_view(a) for a in admins), can_change, reminders)
 
     # --- /escalate setup, /escalate role ------------------------------------------------------------
 
@@ -154,6 +156,8 @@ class SlackAdmin:
                     done.append(outcome)
                 else:
                     errors[ROLE_PEOPLE_FIELD] = plain_text(outcome)
+        if not errors and choice.reminders is not None:
+            await self._set_reminders(workspace, person, choice.reminders, done, errors)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -163,6 +167,19 @@ class SlackAdmin:
             await client.views_update(view_id=view["id"], view=settings_result_modal(
                 saved, warning=admin_messages.not_in_channel(moved_to)))
         await self.publish_home(client, workspace, person)
+
+    async def _set_reminders(self, workspace: WorkspaceKey, person: PersonKey, typed: str, done: list[Message],
+                             errors: dict[str, str]) -> None:
+        """The reminder schedule, when it changed (admins only; a bad one is answered in the modal)."""
+        current = await self.handoffs.reminder_schedule(workspace=workspace)
+        if typed.replace(" ", "") == current.schedule or (not typed.strip() and current.is_default):
+            return
+        outcome = await self.handoffs.set_reminder_schedule(workspace=workspace, admin=person, schedule=typed)
+        if isinstance(outcome, Refused):
+            admins = await self.handoffs.admins(workspace=workspace)
+            errors[REMINDERS_FIELD] = plain_text(messages.refusal(outcome, admins=admins))
+        else:
+            done.append(reminder_messages.schedule_set(outcome))
 
     @staticmethod
     async def _can_post(client, channel: str) -> bool:

@@ -125,11 +125,19 @@ class SlackDelivery:
         self.timeout_s = timeout_s
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._lookups: dict[tuple[str, str], asyncio.Future] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The one HTTP session (Web API and response_url calls)."""
+        if self._session is None:
+            # slack_sdk ignores its own `timeout=` on a session handed to it: the session carries it.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        return self._session
 
     async def client(self, team_id: str) -> AsyncWebClient:
         installation = await self.installations.find(team_id)
@@ -140,13 +148,10 @@ class SlackDelivery:
     def _client_for(self, installation: Installation) -> AsyncWebClient:
         client = self._clients.get(installation.bot_token)
         if client is None:
-            if self._session is None:
-                # slack_sdk ignores its own `timeout=` on a session handed to it: the session carries it.
-                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
             client = AsyncWebClient(
                 token=installation.bot_token,
                 base_url=self.api_url,
-                session=self._session,
+                session=self._http(),
                 timeout=int(self.timeout_s),
                 retry_handlers=[ShortRateLimitRetry(max_wait_s=self.max_inline_wait_s)],
             )
@@ -231,11 +236,9 @@ class SlackDelivery:
 
     async def respond(self, response_url: str, shown: dict[str, Any]) -> bool:
         """Post an ephemeral message to an interaction's response_url. False if Slack did not take it."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
         body = {"response_type": "ephemeral", "replace_original": False, **shown}
         try:
-            async with self._session.post(response_url, json=body, timeout=aiohttp.ClientTimeout(total=5)) as answer:
+            async with self._http().post(response_url, json=body, timeout=aiohttp.ClientTimeout(total=5)) as answer:
                 if answer.status == 200:
                     return True
                 log.warning("response_url answered %s: %s", answer.status, (await answer.text())[:200])
@@ -279,17 +282,27 @@ class SlackDelivery:
                 return found
 
     async def person_view(self, team_id: str, person: Person) -> PersonView:
-        """The name Slack shows for someone (users.info, cached); the stored name if that fails."""
-        view = person_view(person)
+        """The name Slack shows for someone (users.info, cached; 19 losers asking at once about one winner
+        make one call); the stored name if that fails."""
         key = (team_id, person.external_id)
         if key not in self._names:
-            try:
-                user = (await self.call(team_id, "users.info", user=person.external_id))["user"]
-                profile = user.get("profile") or {}
-                self._names[key] = profile.get("display_name") or profile.get("real_name") or view.name
-            except (RetryLater, PermanentFailure):
-                return view
+            lookup = self._lookups.get(key)
+            if lookup is None:
+                lookup = self._lookups[key] = asyncio.ensure_future(self._shown_name(team_id, person.external_id))
+                lookup.add_done_callback(lambda _: self._lookups.pop(key, None))
+            name = await asyncio.shield(lookup)
+            if name is None:
+                return person_view(person)
+            self._names[key] = name
         return person_view(replace(person, display_name=self._names[key]))
+
+    async def _shown_name(self, team_id: str, user_id: str) -> str | None:
+        try:
+            user = (await self.call(team_id, "users.info", user=user_id))["user"]
+        except (RetryLater, PermanentFailure):
+            return None
+        profile = user.get("profile") or {}
+        return profile.get("display_name") or profile.get("real_name") or None
 
     async def _thread_message(self, state: HandoffState, reply: Reply) -> Message:
         team, now = state.workspace.external_id, self.clock()

@@ -194,11 +194,8 @@ class SlackHandlers:
             await self.tell(body, messages.not_found())
             return
         workspace = workspace_of(body)
-        claim = asyncio.ensure_future(self.handoffs.claim(workspace=workspace, person=person_of(body),
-                                                          handoff_id=handoff_id))
-        await asyncio.wait({claim}, timeout=self.record_before_ack_s)
-        await ack()
-        outcome = await claim
+        outcome = await self._recorded_then_acked(ack, self.handoffs.claim(
+            workspace=workspace, person=person_of(body), handoff_id=handoff_id))
         if isinstance(outcome, Won):
             return  # the card edit and the checklist are jobs the claim enqueued
         if isinstance(outcome, Lost):  # the thread's public record is a job the claim enqueued
@@ -210,31 +207,39 @@ class SlackHandlers:
             message = await self.refusal(body, outcome)
         await self.tell(body, message)
 
-    async def on_release(self, ack, body) -> None:
+    async def _recorded_then_acked(self, ack, change):
+        """Run a state change, ack once it is committed or after the bound (whichever is first), then
+        return its outcome: within the bound an acked click is a recorded click."""
+        recording = asyncio.ensure_future(change)
+        await asyncio.wait({recording}, timeout=self.record_before_ack_s)
         await ack()
-        await self._owner_transition(body, self.handoffs.release)
+        return await recording
+
+    async def on_release(self, ack, body) -> None:
+        await self._owner_transition(ack, body, self.handoffs.release)
 
     async def on_resolve(self, ack, body) -> None:
-        await ack()
-        await self._owner_transition(body, self.handoffs.resolve)
+        await self._owner_transition(ack, body, self.handoffs.resolve)
 
-    async def _owner_transition(self, body: dict[str, Any], transition) -> None:
+    async def _owner_transition(self, ack, body: dict[str, Any], transition) -> None:
         handoff_id = handoff_uuid(button_value(body))
         if handoff_id is None:
+            await ack()
             await self.tell(body, messages.not_found())
             return
-        outcome = await transition(workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id)
+        outcome = await self._recorded_then_acked(ack, transition(
+            workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id))
         if isinstance(outcome, Refused):
             await self.tell(body, await self.refusal(body, outcome))
 
     async def on_escalate_now(self, ack, body) -> None:
-        await ack()
         handoff_id = handoff_uuid(button_value(body))
         if handoff_id is None:
+            await ack()
             await self.tell(body, messages.not_found())
             return
-        outcome = await self.handoffs.escalate_parked(workspace=workspace_of(body), person=person_of(body),
-                                                      handoff_id=handoff_id)
+        outcome = await self._recorded_then_acked(ack, self.handoffs.escalate_parked(
+            workspace=workspace_of(body), person=person_of(body), handoff_id=handoff_id))
         if isinstance(outcome, Done):
             await self.tell(body, messages.escalated_now(outcome.handoff))
         elif isinstance(outcome, NoChannel):

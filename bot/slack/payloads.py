@@ -9,7 +9,7 @@ from typing import Any
 
 from cards.limits import SLACK_PRIVATE_METADATA
 from cards.slack_views import INTENT_FIELD, INTENTS, TARGET_FIELD
-from cards.slack_settings import CHANNEL_FIELD, ROLE_FIELD, ROLE_PEOPLE_FIELD
+from cards.slack_settings import CHANNEL_FIELD, REMINDERS_FIELD, ROLE_FIELD, ROLE_PEOPLE_FIELD
 from core.models import ROLES, PersonKey, WorkspaceKey
 from core.snapshot import FIELD_LIMITS
 
@@ -176,6 +176,7 @@ class SettingsChoice:
     channel: str | None
     people: tuple[PersonKey, ...]
     role: str | None
+    reminders: str | None = None  # the schedule as typed ("" = back to the default); None: not in the form
 
 
 def parse_settings(view: dict[str, Any]) -> SettingsChoice:
@@ -187,4 +188,6 @@ def parse_settings(view: dict[str, Any]) -> SettingsChoice:
     channel = entry(CHANNEL_FIELD).get("selected_conversation") or None
     people = tuple(PersonKey(str(u)) for u in entry(ROLE_PEOPLE_FIELD).get("selected_users") or [])
     role = (entry(ROLE_FIELD).get("selected_option") or {}).get("value")
-    return SettingsChoice(channel, people, role if role in ROLES else None)
+    reminders = values.get(REMINDERS_FIELD)
+    schedule = (entry(REMINDERS_FIELD).get("value") or "") if reminders is not None else None
+    return SettingsChoice(channel, people, role if role in ROLES else None, schedule)

@@ -229,7 +229,7 @@ class TeamsDelivery:
                 raise PermanentFailure("conflict reply without a winner")
             return messages.conflict_record(loser=reply.person, winner=winner, claimed_at=reply.claimed_at, now=now)
         if reply.kind == "claimed":
-            return messages.checklist(state, owner=reply.person, now=now)
+            return messages.checklist(state, owner=reply.person, now=now, first_reply_counts=False)
         if reply.kind == "notify_target":
             return messages.target_in_thread(state, target=reply.person)
         if reply.kind in reminder_messages.THREAD_KINDS:

@@ -134,7 +134,10 @@ async def test_release_resolve_cancel_are_guarded(handoffs, db):
     resolved = await handoffs.resolve(workspace=ACME, person=CAROL, handoff_id=h.id)
     assert isinstance(resolved, Done) and resolved.handoff.status == "resolved" and resolved.handoff.closed_at
     assert resolved.handoff.version == 5
-    assert isinstance(await handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id), Lost)
+    # Resolved: nobody loses a race for it (no conflict reply), the owner included.
+    for person in (DANA, CAROL):
+        closed = await handoffs.claim(workspace=ACME, person=person, handoff_id=h.id)
+        assert isinstance(closed, Refused) and closed.reason == "not_open"
     kinds = [e["kind"] for e in await handoffs.events(h.id)]
     assert kinds[:5] == ["created", "claimed", "released", "claimed", "resolved"]
 

@@ -97,3 +97,23 @@ async def _events(url, handoff_id):
             return [dict(r) for r in await list_events(conn, handoff_id=handoff_id)]
     finally:
         await database.dispose()
+
+
+async def test_queue_gauges_are_the_same_from_every_replica(pg_url):
+    """Two replicas on one database: the gauges come from the database, so both report the same queue
+    (counters are each replica's own)."""
+    from bot.config import Settings
+    from bot.server import create_app
+    from tests.servers import serve
+
+    async with running_bot(pg_url) as bot:
+        await bot.escalate(JAMIE, summary="Print spooler crashes on the RDS host")
+        await bot.escalate(CAROL, summary="Wi-Fi drops in the warehouse")
+        await bot.settled()
+        other = create_app(Settings(database_url=pg_url), run_worker=False)
+        async with serve(other) as other_url:
+            here, there = await scrape(bot.url), await scrape(other_url)
+    gauges = [k for k in here if k[0] in ("handoff_open_unclaimed", "handoff_overdue", "handoff_pending_jobs")]
+    assert here[("handoff_open_unclaimed", ())] == 2
+    assert {k: here[k] for k in gauges} == {k: there.get(k) for k in gauges}
+    assert there.get(("handoff_escalations_total", (("urgency", "normal"),)), 0) == 0  # its own counters

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from standins.slack import requests as slack
-from tests.journeys.slack_bot import CAROL, DANA, JAMIE, buttons, card_text, eventually, running_bot
+from tests.journeys.slack_bot import (
+    CAROL, DANA, JAMIE, buttons, card_text, eventually, running_bot, slack_person, workspace,
+)
 
 
 async def test_author_snoozes_from_the_card_and_anyone_else_is_told_who_can(pg_url):
@@ -71,3 +73,38 @@ async def _claimed(bot, handoff_id):
     return (await bot.handoffs.load(handoff_id)).claimed_by is not None
 
 
+
+
+async def test_admins_change_the_reminder_schedule_in_the_settings(pg_url):
+    async with running_bot(pg_url) as bot:
+        await bot.handoffs.bootstrap_admin(workspace=workspace(), person=slack_person(CAROL))
+        await bot.send(slack.event_callback("T-ACME", {"type": "app_home_opened", "user": "U-CAROL", "tab": "home"}))
+        published = await eventually(lambda: bot.fake.calls_to("views.publish"))
+        assert "*Reminders:* `10m,30m,1h`" in json.dumps(published[-1].args["view"])
+
+        view = await open_settings(bot, CAROL)
+        field = next(b for b in view["blocks"] if b["block_id"] == "reminders")
+        assert field["element"]["initial_value"] == "10m,30m,1h"
+
+        bad = await save_reminders(bot, CAROL, view["id"], "30m,10m")
+        assert bad["response_action"] == "errors" and "later than the one before" in bad["errors"]["reminders"]
+        done = await save_reminders(bot, CAROL, view["id"], "5m, 15m")
+        assert done["response_action"] == "update" and "5m,15m" in json.dumps(done["view"])
+        assert (await bot.handoffs.reminder_schedule(workspace=workspace())).schedule == "5m,15m"
+        # Someone who is not an admin gets no settings form; a forged submit changes nothing.
+        refused = await save_reminders(bot, DANA, "V-FORGED", "1m")
+        assert refused["response_action"] == "errors" and "Only a Handoff admin" in refused["errors"]["reminders"]
+        assert (await bot.handoffs.reminder_schedule(workspace=workspace())).schedule == "5m,15m"
+
+
+async def open_settings(bot, actor):
+    before = len(bot.fake.calls_to("views.open"))
+    assert (await bot.send(slack.slash_command(actor, "setup"))).status == 200
+    await eventually(lambda: len(bot.fake.calls_to("views.open")) > before)
+    return bot.fake.calls_to("views.open")[-1].args["view"] | {"id": list(bot.fake.world.views)[-1]}
+
+
+async def save_reminders(bot, actor, view_id, schedule):
+    values = {"reminders": {"reminders": {"type": "plain_text_input", "value": schedule}}}
+    body = slack.view_submission(actor, view_id=view_id, values=values, callback_id="handoff_settings")
+    return (await bot.send(body)).json()

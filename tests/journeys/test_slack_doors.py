@@ -124,3 +124,17 @@ async def test_owner_first_thread_message_is_counted_once(sqlite_url):
 async def _state_with(bot, handoff_id, predicate):
     state = await bot.handoffs.load(handoff_id)
     return state if predicate(state) else None
+
+
+async def test_an_acked_pick_up_is_already_recorded(sqlite_url):
+    """The claim commits before Slack gets its answer (within the bound), so an acked click is never lost."""
+    async with running_bot(sqlite_url) as bot:
+        handoff = await bot.escalate(JAMIE)
+        ts = await bot.card_ts(handoff.id)
+        answer = await bot.press(DANA, "pickup", handoff.id, ts)
+        assert answer.status == 200
+        state = await bot.handoffs.load(handoff.id)  # no waiting: it is there the moment the ack is
+        assert state.claimed_by is not None and state.claimed_by.external_id == "U-DANA"
+        assert "claimed" in [e["kind"] for e in await bot.handoffs.events(handoff.id)]
+        answer = await bot.press(DANA, "resolve", handoff.id, ts)
+        assert (await bot.handoffs.load(handoff.id)).status == "resolved"

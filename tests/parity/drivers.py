@@ -1,0 +1,247 @@
+"""One driver per platform, each through its real HTTP door: signed Slack requests into the real app with
+the Slack stand-in behind it; JWT-signed Teams activities with the Bot Framework stand-in behind it.
+
+A driver speaks in people's names ("Dana") and says what each person saw: what they were told privately,
+what the card shows, what the card's thread says. The parity table asserts the same on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from cards import slack_messages, teams_messages
+from cards.messages import Message
+from cards.teams import escape_markdown
+from core.models import PersonKey, WorkspaceKey
+from core.snapshot import Snapshot
+from standins.slack import requests as slack
+from standins.slack.requests import Actor
+from tests.journeys.slack_bot import CHANNEL as SLACK_CHANNEL
+from tests.journeys.slack_bot import card_text as slack_card_text
+from tests.journeys.slack_bot import eventually, running_bot
+from tests.journeys.test_teams_escalation import card_text as teams_card_text
+from tests.teams import harness as teams
+from tests.teams.harness import ACME_TEAMS
+
+ADMIN = "Ada Admin"
+
+
+class FormError(Exception):
+    """The escalate form was answered with an error (text as the person sees it)."""
+
+
+class Driver:
+    """What both drivers share: reading the core's record of what happened."""
+
+    bot: Any
+    workspace: WorkspaceKey
+    OTHER: str  # another workspace (Slack team, Teams tenant) on the same platform
+
+    async def press_all(self, names: list[str], verb: str, handoff_id: str) -> None:
+        """Everyone presses at the same moment."""
+        await asyncio.gather(*(self.press(n, verb, handoff_id) for n in names))
+
+    async def state(self, handoff_id: str):
+        return await self.bot.handoffs.get(workspace=self.workspace, handoff_id=uuid.UUID(handoff_id))
+
+    async def events_for(self, handoff_id: str) -> list[str]:
+        return [e["kind"] for e in await self.bot.handoffs.events(uuid.UUID(handoff_id))]
+
+    async def other_workspace_handoff(self) -> str:
+        """An escalation in another workspace (tenant) of the same platform."""
+        other = WorkspaceKey(self.workspace.platform, self.OTHER)
+        await self.bot.handoffs.register_workspace(other, channel="C-OTHER")
+        outcome = await self.bot.handoffs.escalate(workspace=other, author=PersonKey("someone-else", "Eve"),
+                                                   snapshot=Snapshot(summary="Another company's outage"))
+        return str(outcome.handoff.id)
+
+
+@dataclass
+class SlackDriver(Driver):
+    bot: Any
+    platform: str = "slack"
+    actors: dict[str, Actor] = field(default_factory=dict)
+    cards: dict[str, str] = field(default_factory=dict)  # handoff id -> card ts
+
+    def actor(self, name: str) -> Actor:
+        if name not in self.actors:
+            user_id = "U-" + (re.sub(r"\W", "", name.upper()) or f"NONAME{len(self.actors)}")
+            self.actors[name] = Actor(user_id, name)
+            if name:  # a person with no name is unknown to users.info too
+                self.bot.fake.add_user(user_id, name, team_id="T-ACME")
+        return self.actors[name]
+
+    def key(self, name: str) -> PersonKey:
+        return PersonKey(self.actor(name).user_id, name)
+
+    workspace = WorkspaceKey("slack", "T-ACME")
+    OTHER = "T-GLOBEX"
+
+    def name_of(self, person) -> str:
+        return next(name for name, actor in self.actors.items() if actor.user_id == person.external_id)
+
+    def form_error(self, message: Message) -> str:
+        return slack_messages.plain_text(message)
+
+    async def escalate(self, author: str, *, summary: str, target: str | None = None) -> str:
+        values = {"summary": summary}
+        if target:
+            values["target"] = self.actor(target).user_id
+        view = await self.bot.open_modal(self.actor(author))
+        answer = (await self.bot.submit(self.actor(author), view, **values)).json()
+        if answer["response_action"] == "errors":
+            raise FormError(" ".join(answer["errors"].values()))
+        [handoff] = [h for h in await self.bot.handoffs.queue(workspace=self.workspace, viewer=self.key(ADMIN))
+                     if h.snapshot.summary == summary]
+        self.cards[str(handoff.id)] = await self.bot.card_ts(handoff.id)
+        return str(handoff.id)
+
+    async def press(self, name: str, verb: str, handoff_id: str) -> None:
+        ts = self.cards.get(handoff_id, "1700000000.000001")
+        answer = await self.bot.press(self.actor(name), verb, handoff_id, ts)
+        assert answer.status == 200 and answer.elapsed_s < 3
+
+    def told(self, name: str) -> list[str]:
+        return [e["text"] for e in self.bot.fake.ephemerals_for(self.actor(name).user_id)]
+
+    async def told_now(self, name: str, count: int) -> list[str]:
+        await eventually(lambda: len(self.told(name)) >= count)
+        return self.told(name)
+
+    async def settle(self) -> None:
+        await self.bot.settled()
+
+    def private(self, message: Message) -> str:
+        return slack_messages.render(message)["text"]
+
+    def in_thread(self, message: Message) -> str:
+        return slack_messages.render(message)["text"]
+
+    def thread(self, handoff_id: str) -> list[str]:
+        return [m["text"] for m in self.bot.fake.thread(SLACK_CHANNEL, self.cards[handoff_id])]
+
+    def card(self, handoff_id: str) -> str:
+        """The card as everyone sees it, people's mentions shown as their names."""
+        text = slack_card_text(self.bot.fake.message(SLACK_CHANNEL, self.cards[handoff_id]))
+        for name, actor in self.actors.items():
+            text = text.replace(f"<@{actor.user_id}>", name or "someone")
+        return text
+
+    def everything_sent(self) -> str:
+        return json.dumps([c.args for c in self.bot.fake.calls], ensure_ascii=False)
+
+    async def make(self, name: str, role: str) -> None:
+        await self.bot.handoffs.bootstrap_admin(workspace=self.workspace, person=self.key(ADMIN))
+        await self.bot.handoffs.set_role(workspace=self.workspace, admin=self.key(ADMIN), person=self.key(name), role=role)
+
+
+@dataclass
+class TeamsDriver(Driver):
+    bot: Any
+    platform: str = "teams"
+    users: dict[str, dict] = field(default_factory=dict)
+    answers: dict[str, list[dict]] = field(default_factory=dict)  # what each person's clicks were answered
+    cards: dict[str, tuple[str, str]] = field(default_factory=dict)  # handoff id -> (conversation, activity id)
+
+    workspace = ACME_TEAMS
+    OTHER = "11111111-2222-3333-4444-555555555555"
+
+    def name_of(self, person) -> str:
+        return next(name for name, user in self.users.items() if user["aadObjectId"] == person.external_id)
+
+    def form_error(self, message: Message) -> str:
+        return escape_markdown(teams_messages.plain_text(message), 400)
+
+    def user(self, name: str) -> dict:
+        if name not in self.users:
+            user = teams.teams_user(name or f"noname-{len(self.users)}")
+            if not name:
+                user.pop("name")
+            self.users[name] = user
+        return self.users[name]
+
+    def key(self, name: str) -> PersonKey:
+        return teams.key({**self.user(name), "name": name})
+
+    async def escalate(self, author: str, *, summary: str, target: str | None = None) -> str:
+        fields = {"summary": summary}
+        if target:
+            fields["target"] = self.user(target)["aadObjectId"]
+        dialog = await teams.open_dialog(self.bot, self.user(author))
+        status, body = await self.bot.send(teams.submit(self.user(author), self.bot.fake.service_url, dialog, **fields))
+        assert status == 200, body
+        if body["task"]["type"] == "continue":
+            form = body["task"]["value"]["card"]["content"]["body"]
+            raise FormError(" ".join(b["text"] for b in form if b.get("color") == "Attention"
+                                     and b.get("weight") != "Bolder"))
+        await self.bot.drain()
+        conversation, activity_id = self.bot.fake.created[-1]
+        handoff_id = self.bot.fake.card_of(activity_id)["actions"][0]["data"]["handoff_id"]
+        self.cards[handoff_id] = (conversation, activity_id)
+        return handoff_id
+
+    async def press(self, name: str, verb: str, handoff_id: str) -> None:
+        conversation = self.cards.get(handoff_id, (f"{teams.CHANNEL};messageid=1", ""))[0]
+        status, body = await self.bot.send(teams.card_action(verb, handoff_id, sender=self.user(name),
+                                                             service_url=self.bot.fake.service_url,
+                                                             conversation_id=conversation))
+        assert status == 200 and body["statusCode"] == 200, body
+        self.answers.setdefault(name, []).append(body)
+
+    def told(self, name: str) -> list[str]:
+        return [a["value"] for a in self.answers.get(name, []) if isinstance(a["value"], str)]
+
+    async def told_now(self, name: str, count: int) -> list[str]:
+        return self.told(name)
+
+    def answered_card(self, name: str) -> str | None:
+        cards = [a["value"] for a in self.answers.get(name, []) if isinstance(a["value"], dict)]
+        return teams_card_text(cards[-1]) if cards else None
+
+    async def settle(self) -> None:
+        await self.bot.drain()
+
+    def private(self, message: Message) -> str:
+        return teams_messages.plain_text(message)
+
+    def in_thread(self, message: Message) -> str:
+        return teams_messages.chat(message).text
+
+    def thread(self, handoff_id: str) -> list[str]:
+        conversation, activity_id = self.cards[handoff_id]
+        return [c.body.get("text", "") for c in self.bot.fake.of_kind("reply")
+                if c.conversation_id == conversation and c.activity_id == activity_id]
+
+    def card(self, handoff_id: str) -> str:
+        """Every text block and fact of the card as everyone sees it."""
+        card = self.bot.fake.card_of(self.cards[handoff_id][1])
+        facts = [f"{f['title']}: {f['value']}" for b in card["body"] if b.get("type") == "FactSet" for f in b["facts"]]
+        return "\n".join([teams_card_text(card), *facts]).replace("**", "")
+
+    def everything_sent(self) -> str:
+        return json.dumps([c.body for c in self.bot.fake.calls], ensure_ascii=False)
+
+    async def make(self, name: str, role: str) -> None:
+        await self.bot.handoffs.bootstrap_admin(workspace=self.workspace, person=self.key(ADMIN))
+        await self.bot.handoffs.set_role(workspace=self.workspace, admin=self.key(ADMIN), person=self.key(name), role=role)
+
+
+@asynccontextmanager
+async def driver(platform: str, pg_db, pg_url):
+    if platform == "slack":
+        async with running_bot(pg_url) as bot:
+            yield SlackDriver(bot)
+    else:
+        async with teams.teams_bot(pg_db) as bot:
+            await teams.use_this_channel(bot, teams.teams_user(ADMIN))
+            yield TeamsDriver(bot)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
