@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.metrics import PrometheusTelemetry
 from core.assessment import Assessments, Assessor
-from core.budget import LocalPacer, PostPacer
+from core.budget import CallSlots, LocalCallSlots, LocalPacer, PostPacer
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
 from core.nudges import Nudges
 from core.worker import JobKind, Worker
+from db.budget import PgCallSlots, PgPacer
 from db.engine import Database
 from psa.connection import Vault, from_environment
 from psa.directory import Directory
@@ -41,14 +42,24 @@ class Services:
     handoffs: Handoffs
     assessor: Assessor | None = None
     ports: dict[str, CardDelivery] = field(default_factory=dict)
-    pacer: PostPacer = field(default_factory=LocalPacer)  # one per process: every worker loop shares it
+    # The platforms' budgets: shared by every replica on PostgreSQL, by this process's loops on SQLite.
+    pacer: PostPacer | None = None
+    model_slots: CallSlots | None = None
     telemetry: PrometheusTelemetry = field(default_factory=PrometheusTelemetry)
     psa: PsaNotes | None = None
+
+    def __post_init__(self) -> None:
+        shared = self.database.is_postgresql
+        if self.pacer is None:
+            self.pacer = PgPacer(self.database) if shared else LocalPacer()
+        if self.model_slots is None:
+            self.model_slots = PgCallSlots(self.database, limit=self.settings.ai_concurrency) if shared \
+                else LocalCallSlots()
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
             **Deliveries(self.handoffs, self.ports, pacer=self.pacer).job_kinds(),
-            **Assessments(self.handoffs, self.assessor).job_kinds(),
+            **Assessments(self.handoffs, self.assessor, slots=self.model_slots).job_kinds(),
             **Nudges(self.handoffs).job_kinds(),
             **(self.psa.job_kinds() if self.psa else {}),
         }

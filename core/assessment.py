@@ -18,6 +18,7 @@ call (a deploy) is far likelier than a duplicate is costly, and the trail still 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
@@ -29,7 +30,8 @@ from core import jobs as job_kinds
 from core import telemetry
 from core import observers
 from core.jobs import ASSESS_MAX_ATTEMPTS
-from core.errors import PermanentFailure, RetryLater
+from core.budget import CallSlots, LocalCallSlots
+from core.errors import DatabaseUnavailable, PermanentFailure, RetryLater
 from core.handoffs import Handoffs
 from core.heuristic import heuristic_assessment
 from core.models import HandoffState, Job
@@ -38,7 +40,10 @@ from core.worker import JobKind, backoff_delay
 from db import outbox, store
 from db.store import OPEN_ASSESSMENT_STATES
 
+log = logging.getLogger("handoff.assessment")
+
 CONFIDENCES = ("low", "medium", "high")
+SLOT_MARGIN_S = 5.0  # a model-call slot's lease: the call's own deadline plus this
 MIN_STEPS, MAX_STEPS = 3, 6
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -192,9 +197,11 @@ class Assessments:
         *,
         retry_base_s: float = 2.0,
         retry_cap_s: float = 30.0,
+        slots: CallSlots | None = None,
     ) -> None:
         self.handoffs = handoffs
         self.assessor = assessor
+        self.slots = slots or LocalCallSlots()  # the model-call bound across replicas (PostgreSQL)
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s  # also caps a server's retry-after: the job waits, no worker does
 
@@ -219,9 +226,13 @@ class Assessments:
         if state.status in ("resolved", "cancelled"):
             await self._apply(state, "skipped", fallback(state.snapshot, CLOSED), {"reason": "closed"})
             return
+        holder = f"job:{job.id}:{job.attempts}"
+        slot = await self.slots.acquire(holder, lease_s=self.assessor.call_deadline_s + SLOT_MARGIN_S)
+        if slot is None:  # every replica together is at the bound: wait for a slot, spend no try
+            raise RetryLater("every model-call slot is busy", delay_s=1.0, attempt_used=False)
         await self._record(state, "assessment_requested", {"model": self.assessor.model, "job_attempt": job.attempts})
         try:
-            answer = await self.assessor.assess(state.snapshot)
+            answer = await self._ask(state.snapshot, slot, holder)
         except AssessmentError as error:
             self._measure(error.kind, error.input_tokens, error.output_tokens, error.latency_ms)
             await self._record(state, "assessment_error", {**error.trail(), "job_attempt": job.attempts})
@@ -232,6 +243,16 @@ class Assessments:
         if current is not None and current.assessment_state == "interim":  # the card shows the fallback
             stored["replaced_fallback_at"] = self.handoffs.clock().isoformat()
         await self._apply(state, "ready", stored, answer.trail())
+
+    async def _ask(self, snapshot: Snapshot, slot: int, holder: str):
+        """One model call in a held slot, given back as soon as the call ends (its lease covers a crash)."""
+        try:
+            return await self.assessor.assess(snapshot)
+        finally:
+            try:
+                await self.slots.release(slot, holder)
+            except DatabaseUnavailable as error:
+                log.warning("model-call slot %s not given back (its lease frees it): %s", slot, error)
 
     def _measure(self, outcome: str, input_tokens: int, output_tokens: int, latency_ms: int | None) -> None:
         metrics = self.handoffs.telemetry

@@ -61,3 +61,22 @@ class LocalPacer:
     async def push_back(self, key: str, pace: Pace, delay_s: float) -> None:
         blocked_until = self.clock() + delay_s + pace.tolerance_s
         self._tat[key] = max(self._tat.get(key, 0.0), blocked_until)
+
+
+class CallSlots(Protocol):
+    """A bound on concurrent calls (the model's), shared by every replica on PostgreSQL."""
+
+    async def acquire(self, holder: str, *, lease_s: float) -> int | None:
+        """Take a free slot for at most `lease_s` (a crashed holder's slot frees itself); None if all are busy."""
+
+    async def release(self, slot: int, holder: str) -> None: ...
+
+
+class LocalCallSlots:
+    """One process: the assessor's own semaphore bounds its calls, so every request gets a slot here."""
+
+    async def acquire(self, holder: str, *, lease_s: float) -> int | None:
+        return 0
+
+    async def release(self, slot: int, holder: str) -> None:
+        return None

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -163,24 +164,36 @@ async def reschedule(
         values["attempts"] = jobs.c.attempts - 1
     row = (await conn.execute(select(jobs.c.dedupe_key).where(jobs.c.id == job_id))).first()
     key = row.dedupe_key if row else None
-    if key is not None:
-        pending = (
-            await conn.execute(
-                select(jobs.c.id).where(
-                    jobs.c.dedupe_key == key, jobs.c.state == "pending", jobs.c.id != job_id
-                )
-            )
-        ).first()
-        if pending is not None:
-            # The pending sibling will do the same work. After a failure it keeps the earlier due time;
-            # after a wait (a 429's Retry-After, pacing) it waits too: it would only be refused sooner.
-            later = jobs.c.run_after < run_after if refund_attempt else jobs.c.run_after > run_after
-            await conn.execute(
-                update(jobs).where(jobs.c.id == pending.id, later).values(run_after=run_after, updated_at=now)
-            )
-            values = {"state": "done", "lease_owner": None, "lease_until": None, "last_error": error, "updated_at": now}
-    stmt = update(jobs).where(_owned(job_id, worker_id)).values(**values)
-    return (await conn.execute(stmt)).rowcount == 1
+    if key is not None and await _fold_into_sibling(conn, job_id, key, now=now, run_after=run_after,
+                                                    error=error, waited=refund_attempt, worker_id=worker_id):
+        return True
+    try:
+        async with conn.begin_nested():  # a sibling may turn pending between the look and this write
+            return (await conn.execute(update(jobs).where(_owned(job_id, worker_id)).values(**values))).rowcount == 1
+    except IntegrityError:
+        return await _fold_into_sibling(conn, job_id, key, now=now, run_after=run_after, error=error,
+                                        waited=refund_attempt, worker_id=worker_id)
+
+
+async def _fold_into_sibling(
+    conn: AsyncConnection, job_id: int, key: str, *, now: datetime, run_after: datetime, error: str | None,
+    waited: bool, worker_id: str,
+) -> bool:
+    """A pending job with the same key will do the same work: end this one (done) and, after a wait
+    (a 429's Retry-After, pacing), make the sibling wait too; after a failure it keeps its earlier time.
+    False when there is no pending sibling."""
+    pending = (
+        await conn.execute(
+            select(jobs.c.id).where(jobs.c.dedupe_key == key, jobs.c.state == "pending", jobs.c.id != job_id)
+        )
+    ).first()
+    if pending is None:
+        return False
+    later = jobs.c.run_after < run_after if waited else jobs.c.run_after > run_after
+    await conn.execute(update(jobs).where(jobs.c.id == pending.id, later).values(run_after=run_after, updated_at=now))
+    done = {"state": "done", "lease_owner": None, "lease_until": None, "last_error": error, "updated_at": now}
+    await conn.execute(update(jobs).where(_owned(job_id, worker_id)).values(**done))
+    return True
 
 
 async def fail(conn: AsyncConnection, *, job_id: int, worker_id: str, now: datetime, error: str) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -187,6 +188,24 @@ psa_connections = Table(
     Column("secrets", Text, nullable=False),
     Column("updated_by", BigId, ForeignKey("people.id")),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# Budgets shared by replicas (db/budget.py): a channel's next post slot (GCRA, epoch seconds of the
+# database's clock) and the model-call slots.
+channel_slots = Table(
+    "channel_slots",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("tat", Float(precision=53), nullable=False),
+)
+
+model_slots = Table(
+    "model_slots",
+    metadata,
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(128)),
+    Column("lease_until", Float(precision=53)),
 )
 
 

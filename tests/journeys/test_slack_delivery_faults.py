@@ -6,8 +6,14 @@ call looks like), answers 429/5xx, or hangs; the bot reaches it through the real
 
 import time
 
+from bot.server import create_app
+from bot.services import build_services
 from bot.slack.app import SLACK
-from tests.journeys.slack_bot import CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot
+from core.budget import Pace
+from core.models import PersonKey
+from tests.factories import snapshot
+from tests.journeys.slack_bot import CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, workspace
+from tests.servers import serve
 
 
 def cards_in(bot, handoff_id) -> list[dict]:
@@ -89,3 +95,22 @@ async def test_posts_waiting_for_their_turn_do_not_look_for_earlier_tries(sqlite
         await bot.settled()
         assert all(len(cards_in(bot, h.id)) == 1 for h in handoffs)
         assert bot.fake.calls_to("conversations.history") == []  # no "history storm" while pacing
+
+
+async def test_two_replicas_post_to_one_channel_within_one_budget(pg_url):
+    pace = Pace(interval_s=0.25, burst=2)
+    async with running_bot(pg_url, post_interval_s=pace.interval_s, post_burst=pace.burst) as bot:
+        other = create_app(bot.services.settings, services=build_services(bot.services.settings))
+        other[SLACK].delivery.pace = pace
+        async with serve(other):  # the second replica: its own process state, the same database
+            await bot.handoffs.register_workspace(workspace(), channel=CHANNEL)
+            handoffs = [(await bot.handoffs.escalate(
+                workspace=workspace(), author=PersonKey("U-JAMIE", "jamie"), snapshot=snapshot(summary=f"Problem {i}"),
+            )).handoff for i in range(16)]
+            for handoff in handoffs:
+                await bot.card_ts(handoff.id)
+            await bot.settled()
+    posts = sorted(c.at for c in bot.fake.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL)
+    assert len(posts) == 16 and all(len(cards_in(bot, h.id)) == 1 for h in handoffs)
+    most = max(sum(1 for t in posts[i:] if t - start < 1.0) for i, start in enumerate(posts))
+    assert most <= pace.burst + 1.0 / pace.interval_s, posts  # both replicas together: one channel's rate
