@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, field
 
 from bot.config import Settings
@@ -11,6 +13,8 @@ from core.budget import CallSlots, LocalCallSlots, LocalPacer, PostPacer
 from core.claude import ClaudeAssessor
 from core.delivery import CardDelivery, Deliveries
 from core.handoffs import Handoffs
+from core.models import WorkspaceKey
+from core.snapshot import Invalid, Snapshot
 from core.nudges import Nudges
 from core.worker import JobKind, Worker
 from db.budget import PgCallSlots, PgPacer
@@ -19,6 +23,9 @@ from psa.connection import Vault, from_environment
 from psa.directory import Directory
 from psa.jobs import KIND as PSA_NOTE
 from psa.jobs import PsaNotes
+from psa.tickets import TicketChecker
+
+log = logging.getLogger("handoff.services")
 
 
 def build_assessor(settings: Settings) -> Assessor | None:
@@ -47,6 +54,13 @@ class Services:
     model_slots: CallSlots | None = None
     telemetry: PrometheusTelemetry = field(default_factory=PrometheusTelemetry)
     psa: PsaNotes | None = None
+    tickets: TicketChecker | None = None
+
+    async def check_ticket(self, workspace: WorkspaceKey, snapshot: Snapshot) -> Snapshot | Invalid:
+        """At submit: the PSA's word on the ticket reference (best effort, short timeout)."""
+        if self.tickets is None:
+            return snapshot
+        return await self.tickets.annotate(self.handoffs, workspace, snapshot)
 
     def __post_init__(self) -> None:
         shared = self.database.is_postgresql
@@ -74,15 +88,21 @@ class Services:
         )
 
 
-def build_psa(settings: Settings, handoffs: Handoffs) -> PsaNotes:
-    """PSA notes: the environment's connection (single-workspace mode) and any stored per workspace."""
+def build_psa(settings: Settings, handoffs: Handoffs) -> tuple[PsaNotes, TicketChecker]:
+    """PSA notes and the ticket check: the environment's connection (single-workspace mode) and any
+    stored per workspace."""
     key = settings.secret_key.get_secret_value() if settings.secret_key else None
-    directory = Directory(handoffs.db, vault=Vault(key) if key else None,
-                          default=from_environment(settings.psa_environment()))
-    return PsaNotes(
+    default = from_environment(settings.psa_environment())
+    if default is not None and settings.slack_oauth_enabled:
+        # Many workspaces: one environment connection would write every workspace's notes into one PSA.
+        log.warning("SLACK_CLIENT_ID is set, so HANDOFF_PSA is ignored: each workspace stores its own PSA connection")
+        default = None
+    directory = Directory(handoffs.db, vault=Vault(key) if key else None, default=default)
+    notes = PsaNotes(
         handoffs, directory, timeout_s=settings.psa_timeout_s, retry_base_s=settings.psa_retry_base_s,
         retry_cap_s=settings.psa_retry_cap_s, card_wait_s=settings.psa_card_wait_s,
     )
+    return notes, TicketChecker(directory, timeout_s=settings.psa_check_timeout_s)
 
 
 def build_services(settings: Settings) -> Services:
@@ -92,11 +112,13 @@ def build_services(settings: Settings) -> Services:
         database, observers=(PSA_NOTE,), reminders=settings.reminder_policy(),
         assessment_deadline=settings.ai_deadline, telemetry=telemetry,
     )
+    notes, tickets = build_psa(settings, handoffs)
     return Services(
         settings=settings,
         database=database,
         handoffs=handoffs,
         assessor=build_assessor(settings),
-        psa=build_psa(settings, handoffs),
+        psa=notes,
+        tickets=tickets,
         telemetry=telemetry,
     )

@@ -188,6 +188,16 @@ def buttons_for(state: HandoffState) -> tuple[Button, ...]:
     return ()
 
 
+def ticket_line(snap) -> str:
+    """The ticket as the card shows it: with the PSA's title and company once checked."""
+    if snap.ticket_status == "checked":
+        company = f" ({snap.ticket_company})" if snap.ticket_company else ""
+        return f"{snap.ticket} · {snap.ticket_title}{company}"
+    if snap.ticket_status == "not_checked":
+        return f"{snap.ticket} (ticket not checked)"
+    return snap.ticket
+
+
 def _cap(lengths: list[int], budget: int) -> int:
     """The largest cap L with sum(min(n, L)) <= budget: cutting to it shortens the longest first."""
     low, high = 0, max(lengths, default=0)
@@ -236,7 +246,7 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         escalated_ago=ago(escalated_at, now),
         tried=_clean(snap.tried, FIELD_CHARS),
         notes=_clean(snap.notes, FIELD_CHARS),
-        ticket=strip_controls(snap.ticket),
+        ticket=strip_controls(ticket_line(snap)),
         domain=strip_controls(snap.domain),
         source_link=link if len(link) <= CARD_LINK_CHARS else "",
         assessment=assessment_view(state),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,6 +40,11 @@ class Snapshot:
     domain: str = ""
     excerpt: str = ""
     source_link: str = ""
+    # Set at submit by a PSA's ticket check (never typed by the user): "checked" with the ticket's
+    # title and company, or "not_checked" when the PSA did not answer in time.
+    ticket_status: str = ""
+    ticket_title: str = ""
+    ticket_company: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,3 +83,8 @@ def validate_snapshot(fields: dict[str, Any]) -> Snapshot | Invalid:
     if errors:
         return Invalid(errors)
     return Snapshot(urgency=urgency, **clean)
+
+
+# A check an integration makes of a submitted snapshot (the PSA's word on its ticket, bot/services.py):
+# the snapshot with what it learned, or the fields' errors. Adapters call it before they create.
+CheckTicket = Callable[[Any, Snapshot], Awaitable[Snapshot | Invalid]]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
+from core.handoffs import Handoffs
+from core.models import WorkspaceKey
+from core.snapshot import Invalid, Snapshot
 from psa.client import BadRef, Ticket
 from psa.connection import ConfigError
 from psa.directory import Directory
@@ -40,16 +43,30 @@ class Unchecked:
 
 TicketCheck = Checked | Refused | Unchecked
 NO_PSA = "no PSA connection"
+SHOWN_CHARS = 200  # title and company as the PSA has them, cut for the card
 
 
 class TicketChecker:
-    def __init__(self, directory: Directory, *, timeout_s: float = 2.0,
+    def __init__(self, directory: Directory, *, timeout_s: float = 1.5,
                  session_factory: Callable[[], aiohttp.ClientSession] = aiohttp.ClientSession,
                  caches: dict[int, dict] | None = None) -> None:
         self.directory = directory
         self.timeout_s = timeout_s
         self.session_factory = session_factory
         self.caches = caches if caches is not None else {}
+
+    async def annotate(self, handoffs: Handoffs, workspace: WorkspaceKey, snapshot: Snapshot) -> Snapshot | Invalid:
+        """The submitted snapshot with what the PSA says of its ticket, or the ticket field's error."""
+        if not snapshot.ticket:
+            return snapshot
+        ws = await handoffs.register_workspace(workspace)
+        outcome = await self.check(workspace_id=ws.id, reference=snapshot.ticket)
+        if isinstance(outcome, Refused):
+            return Invalid({"ticket": outcome.message})
+        if isinstance(outcome, Checked):
+            return replace(snapshot, ticket_status="checked", ticket_title=outcome.ticket.title[:SHOWN_CHARS],
+                           ticket_company=outcome.ticket.company[:SHOWN_CHARS])
+        return snapshot if outcome.reason == NO_PSA else replace(snapshot, ticket_status="not_checked")
 
     async def check(self, *, workspace_id: int, reference: str) -> TicketCheck:
         if not reference.strip():

@@ -123,7 +123,7 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
         channel = settings.slack_channel
     delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock)
-    handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery)
+    handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery, check_ticket=services.check_ticket)
     bolt = build_bolt_app(
         authorize=WorkspaceAuthorize(installations, WorkspaceRegistry(services.handoffs, channel)),
         signing_secret=settings.slack_signing_secret,

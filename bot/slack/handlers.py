@@ -42,7 +42,7 @@ from core.delivery import handoff_uuid
 from core.errors import DatabaseUnavailable
 from core.handoffs import Handoffs
 from core.models import AlreadyYours, Done, Lost, NoChannel, PersonKey, Refused, Snoozed, Won
-from core.snapshot import FIELD_LIMITS, Invalid, validate_snapshot
+from core.snapshot import FIELD_LIMITS, CheckTicket, Invalid, validate_snapshot
 from manifest.slack import COMMAND, THREAD_SHORTCUT  # what the app manifest registers with Slack
 
 log = logging.getLogger("handoff.slack")
@@ -54,10 +54,11 @@ RECORD_BEFORE_ACK_S = 1.5
 
 class SlackHandlers:
     def __init__(self, *, handoffs: Handoffs, delivery: SlackDelivery,
-                 record_before_ack_s: float = RECORD_BEFORE_ACK_S) -> None:
+                 record_before_ack_s: float = RECORD_BEFORE_ACK_S, check_ticket: CheckTicket | None = None) -> None:
         self.handoffs = handoffs
         self.delivery = delivery
         self.record_before_ack_s = record_before_ack_s
+        self.check_ticket = check_ticket  # the PSA's word on the ticket field, answered within the ack
 
     def register(self, app: AsyncApp) -> None:
         app.command(COMMAND)(self.on_escalate)
@@ -158,10 +159,12 @@ class SlackHandlers:
         """Validation errors go back inside the modal (in the ack); the handoff is keyed on view.id."""
         submission = parse_submission(view)
         snapshot = validate_snapshot(submission.fields)
+        workspace, author = workspace_of(body), person_of(body)
+        if self.check_ticket is not None and not isinstance(snapshot, Invalid):
+            snapshot = await self.check_ticket(workspace, snapshot)
         if isinstance(snapshot, Invalid):
             await ack(response_action="errors", errors=modal_errors(snapshot.errors))
             return
-        workspace, author = workspace_of(body), person_of(body)
         target = PersonKey(submission.target) if submission.target else None
         create = self.handoffs.park if submission.intent == "park" else self.handoffs.escalate
         try:

@@ -28,7 +28,7 @@ from core.handoffs import Handoffs
 from core.models import (
     AlreadyYours, Done, HandoffState, Lost, NoChannel, PersonKey, Refused, Snoozed, Won, WorkspaceKey,
 )
-from core.snapshot import Invalid, validate_snapshot
+from core.snapshot import CheckTicket, Invalid, validate_snapshot
 from db.tables import utcnow
 
 log = logging.getLogger("handoff.teams")
@@ -38,10 +38,12 @@ def invoke_answer(body: Any, status: int = 200) -> Activity:
 
 
 class HandoffAgent:
-    def __init__(self, handoffs: Handoffs, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, handoffs: Handoffs, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                 check_ticket: CheckTicket | None = None) -> None:
         self.handoffs = handoffs
         self.settings = settings
         self.clock = clock
+        self.check_ticket = check_ticket  # the PSA's word on the ticket field, answered in the invoke
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
@@ -221,6 +223,11 @@ class HandoffAgent:
         workspace, author = await self._workspace(activity), parse.person_key(activity)
         if workspace is None or author is None:
             return cards.dialog_message(plain_text(messages.unknown_organisation()))
+        if self.check_ticket is not None:
+            snapshot = await self.check_ticket(workspace, snapshot)
+            if isinstance(snapshot, Invalid):
+                return cards.dialog_response(cards.escalation_form(
+                    dialog=dialog, values=values, errors=dict(snapshot.errors), notice=plain_text(messages.fix_fields())))
         target = PersonKey(target_id.lower()) if target_id else None
         outcome = await self.handoffs.escalate(
             workspace=workspace, author=author, snapshot=snapshot, target=target, idempotency_key=f"teams:dialog:{dialog}"

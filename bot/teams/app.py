@@ -38,7 +38,7 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
     adapter = CloudAdapter(connection_manager=connection_manager(settings, configuration))
     adapter.on_turn_error = _raise
     inbound = InboundAuth(configuration, jwks_url=settings.teams_jwks_url)
-    agent = HandoffAgent(services.handoffs, settings)
+    agent = HandoffAgent(services.handoffs, settings, check_ticket=services.check_ticket)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         authorization = request.headers.get("Authorization")

@@ -26,3 +26,16 @@ def test_the_notice_is_on_the_slack_and_teams_card(notice):
     shown = "ConnectWise rejected the credentials"
     assert (shown in slack_text) == (shown in texts(team)) == (notice is not None)
     assert "<!channel>" not in slack_text
+
+
+@pytest.mark.parametrize("status, shown", [("checked", "4242 · Mail flow broken (Contoso Ltd)"),
+                                           ("not_checked", "4242 (ticket not checked)"), ("", "4242")])
+def test_the_checked_ticket_is_on_both_cards(status, shown):
+    snap = dict(ticket="4242", ticket_status=status, ticket_title="Mail flow broken", ticket_company="Contoso Ltd")
+    slack_snapshot = dataclasses.replace(slack_state().snapshot, **snap)
+    slack = card_message(build_card_view(slack_state(snapshot=slack_snapshot), now=T0))
+    team = teams.escalation_card(build_card_view(teams_state(**snap), now=T0))
+    slack_text = "\n".join(t for _, t in all_text(slack["blocks"]))
+    facts = " ".join(f["value"] for b in team["body"] if b.get("type") == "FactSet" for f in b["facts"])
+    assert shown in slack_text.replace("&lt;", "<")
+    assert shown in facts.replace("\\", "")

@@ -14,7 +14,8 @@ import pytest
 
 from standins.slack import requests as slack
 from standins.slack.requests import Actor
-from tests.journeys.slack_bot import CHANNEL, DANA, CAROL, JAMIE, eventually, running_bot
+from tests.journeys.slack_bot import (CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, slack_person,
+                                      workspace)
 from tests.psa.rigs import TICKET_ID, VENDORS, psa_rig
 
 RACHEL = Actor("U-RACHEL", "Rachel")
@@ -73,3 +74,36 @@ async def _claimed(bot, handoff_id):
 
 async def _first_action(bot, handoff_id):
     return (await bot.handoffs.load(handoff_id)).first_action_at
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_the_ticket_is_checked_at_submit(pg_url, vendor):
+    async with psa_rig(vendor) as rig, running_bot(pg_url, psa_retry_base_s=0.05, **rig.env) as bot:
+        for reference, problem in (("12 34", "" ), ("1" * 200, "limit is 100"), (_missing(vendor), "has no ticket"),
+                                   (rig.fake.tickets[77].number, "is closed")):
+            view = await bot.open_modal(JAMIE)
+            answer = await bot.submit(JAMIE, view, summary="Printer offline", ticket=reference)
+            body = answer.json()
+            assert body["response_action"] == "errors", body
+            assert problem in " ".join(body["errors"].values())
+            assert answer.elapsed_s < 3
+        assert await bot.handoffs.queue(workspace=workspace(), viewer=slack_person(DANA)) == []
+
+        handoff = await bot.escalate(JAMIE, summary="Finance mailbox rejects external mail", ticket=rig.ticket_ref)
+        ts = await bot.card_ts(handoff.id)
+        assert f"{rig.ticket_ref} · Mail flow broken for finance (Contoso Ltd)" in card_text(bot.card(ts))
+
+
+async def test_psa_down_at_submit_card_says_not_checked_and_notes_follow(pg_url):
+    async with psa_rig("halo") as rig, running_bot(pg_url, psa_retry_base_s=0.05, **rig.env) as bot:
+        rig.fake.go_down(1.5)
+        handoff = await bot.escalate(JAMIE, summary="VPN drops", ticket=str(TICKET_ID))
+        ts = await bot.card_ts(handoff.id)
+        assert f"{TICKET_ID} (ticket not checked)" in card_text(bot.card(ts))
+        assert await bot.press(DANA, "pickup", handoff.id, ts)  # everything else works meanwhile
+        await eventually(lambda: len(rig.fake.notes(TICKET_ID)) == 3, timeout_s=20)
+        assert rig.fake.notes(TICKET_ID)[0].startswith("Escalated in Slack by")
+
+
+def _missing(vendor: str) -> str:
+    return "T20990101.0001" if vendor == "autotask" else "999999"

@@ -126,3 +126,19 @@ async def test_no_connection_no_ticket_no_notes(pg_db):
         assert rig.fake.requests == []
         assert await r.jobs(plain.id) == []
         assert {j["state"] for j in await r.jobs(h.id)} == {"done"}
+
+
+async def test_release_then_a_second_pick_up_each_get_their_note(pg_db):
+    async with psa_rig("connectwise") as rig, notes_rig(pg_db, rig.connection()) as r:
+        h = await escalated(r.handoffs, ticket=str(TICKET_ID))
+        r.clock.advance(minutes=3)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        r.clock.advance(minutes=10)
+        await r.handoffs.release(workspace=ACME, person=DANA, handoff_id=h.id)
+        r.clock.advance(minutes=2)
+        await r.handoffs.claim(workspace=ACME, person=CAROL, handoff_id=h.id)
+        await r.drain()
+        notes = [n.split("\n")[0] for n in rig.fake.notes(TICKET_ID) if not n.startswith("Assessment")]
+        assert notes == ["Escalated in Slack by Jamie (urgency: normal)", "Picked up by Dana after 3 minutes",
+                         "Released by Dana after holding it 10 minutes: back in the escalation queue.",
+                         "Picked up by Carol after 15 minutes"]

@@ -89,3 +89,14 @@ def test_vault_seals_secrets_and_refuses_another_key():
         Vault(Fernet.generate_key().decode()).open(sealed)
     with pytest.raises(ConfigError, match="HANDOFF_SECRET_KEY is not set"):
         Vault(None)
+
+
+def test_the_environment_connection_is_for_single_workspace_installs_only():
+    from bot.services import build_services
+
+    psa = dict(psa="halo", psa_url="https://acme.halopsa.example/api", psa_auth_url="https://acme.halopsa.example/auth",
+               psa_client_id="c", psa_client_secret="s3cret")
+    single = build_services(Settings(slack_bot_token="xoxb-1", slack_signing_secret="x", **psa))
+    many = build_services(Settings(slack_client_id="1.2", slack_client_secret="cs", slack_signing_secret="x", **psa))
+    assert single.psa.directory.default is not None and single.psa.directory.default.kind == "halo"
+    assert many.psa.directory.default is None  # one PSA must not receive every workspace's notes

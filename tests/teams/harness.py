@@ -16,11 +16,12 @@ import aiohttp
 
 from bot.config import Settings
 from bot.server import SERVICES, create_app
-from bot.services import Services
+from bot.services import Services, build_psa
 from core.claude import ClaudeAssessor
 from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
 from db.engine import Database
+from psa.jobs import KIND as PSA_NOTE
 from standins.http import serve
 from standins.teams.activities import TeamsPlace, teams_user  # noqa: F401  (tests import teams_user from here)
 from standins.teams.bot_framework import FakeBotFramework, served
@@ -126,8 +127,10 @@ async def teams_bot(database: Database, *, assessor: Any = None, handoffs: Hando
     fake = FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD)
     async with served(fake):
         settings = teams_settings(database.url, fake, **overrides)
-        services = Services(settings=settings, database=database, handoffs=handoffs or Handoffs(database),
-                            assessor=assessor)
+        handoffs = handoffs or Handoffs(database, observers=(PSA_NOTE,))
+        notes, tickets = build_psa(settings, handoffs)
+        services = Services(settings=settings, database=database, handoffs=handoffs, assessor=assessor,
+                            psa=notes, tickets=tickets)
         app = create_app(settings, run_worker=False, services=services)
         async with serve(app) as url, aiohttp.ClientSession() as http:
             yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)
