@@ -330,6 +330,13 @@ def author_posted(state: HandoffState, *, now: datetime, permalink: str | None) 
                                   Channel(channel or ""), ".", *link))
 
 
+def duplicate_card(state: HandoffState, *, now: datetime, permalink: str | None) -> Message:
+    """A card posted twice (an answer lost on the way back): the second copy points at the live one."""
+    link: Paragraph = (" ", Link(permalink, "Open the live card")) if permalink else ()
+    return _say("card.duplicate", ("Duplicate of the escalation card for ", Strong(_title(state, now)),
+                                   ": pick it up on the other card.", *link))
+
+
 def escalated_now(state: HandoffState) -> Message:
     """A parked item escalated from its button."""
     channel = state.card.channel if state.card else state.workspace.escalation_channel

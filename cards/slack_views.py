@@ -19,6 +19,7 @@ from cards.slack_messages import paragraphs_mrkdwn
 from cards.stats_messages import WINDOWS
 from cards.view import URGENCY_LABELS, Button, CardView
 from core.snapshot import FIELD_LABELS, FIELD_LIMITS
+from core.text import strip_controls
 
 ESCALATE_MODAL = "escalate_modal"
 TARGET_FIELD = "target"
@@ -58,7 +59,7 @@ def _text_input(name: str, initial: str) -> Block:
         "placeholder": plain(placeholder, 150),
     }
     if initial:
-        element["initial_value"] = initial[: element["max_length"]]
+        element["initial_value"] = strip_controls(initial)[: element["max_length"]]
     return {
         "type": "input",
         "block_id": name,

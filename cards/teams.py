@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from cards.limits import TEAMS_CARD_BYTES, TEAMS_TEXT_BLOCK, truncate
-from core.text import neutralize_mentions
+from core.text import neutralize_mentions, strip_controls
 from cards.view import AssessmentView, Button, CardView
 from core.snapshot import FIELD_LABELS, FIELD_LIMITS, URGENCIES
 
@@ -196,7 +196,7 @@ def _input(name: str, value: str, error: str | None, *, multiline: bool = False,
         "type": "Input.Text",
         "id": name,
         "label": FIELD_LABELS[name],
-        "value": value,
+        "value": strip_controls(value),
         "maxLength": limit,
         "isMultiline": multiline,
         "isRequired": required,

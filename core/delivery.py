@@ -74,6 +74,9 @@ class CardDelivery(Protocol):
     async def notify(self, state: HandoffState, reply: Reply, *, maybe_posted: bool) -> None:
         """A direct message to `reply.person`. `maybe_posted` as for post_card."""
 
+    async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
+        """A second copy of the card was posted: edit it into "duplicate of …" (no live Pick Up)."""
+
 
 class Deliveries:
     """Runs delivery jobs against whichever platform's port the handoff's workspace is on.
@@ -100,6 +103,7 @@ class Deliveries:
     def job_kinds(self) -> dict[str, JobKind]:
         return {
             job_kinds.CARD_SYNC: JobKind(self.sync_card, self.card_failed),
+            job_kinds.CARD_DUPLICATE: JobKind(self.retire_duplicate),
             job_kinds.THREAD_REPLY: JobKind(self.reply),
             job_kinds.NOTIFY_TARGET: JobKind(self.direct_message),
             job_kinds.AUTHOR_POSTED: JobKind(self.direct_message),
@@ -165,6 +169,17 @@ class Deliveries:
                 await store.update_card(conn, card_id=card.id, now=clock(), state="pending")
             raise
         async with db.transaction() as conn:
+            recorded = await store.recorded_message(conn, card_id=card.id)
+            if recorded is not None and recorded != posted.message_ref:
+                # Another try posted and recorded the card first (a Teams post can't be looked for):
+                # ours is a second live copy; a job of its own turns it into "duplicate of …".
+                await outbox.enqueue_all(conn, [outbox.job(
+                    job_kinds.CARD_DUPLICATE, handoff_id=state.id, now=clock(),
+                    payload={"message_ref": posted.message_ref, "conversation_ref": posted.conversation_ref,
+                             "service_url": posted.service_url},
+                    dedupe_key=f"duplicate:{state.id}:{posted.message_ref}",
+                )])
+                return False
             values = {
                 "message_ref": posted.message_ref,
                 "conversation_ref": posted.conversation_ref,
@@ -197,6 +212,20 @@ class Deliveries:
             await store.insert_event(
                 conn, workspace_id=state.workspace.id, handoff_id=state.id, kind="card_edited",
                 data={"version": state.version}, now=clock(),
+            )
+
+    async def retire_duplicate(self, job: Job) -> None:
+        state = await self.handoffs.load(job.handoff_id)
+        ref = job.payload.get("message_ref")
+        if state is None or state.card is None or not isinstance(ref, str):
+            raise PermanentFailure(f"duplicate card job without a handoff or message: {job.payload!r}"[:300])
+        duplicate = PostedCard(message_ref=ref, conversation_ref=job.payload.get("conversation_ref"),
+                               service_url=job.payload.get("service_url"))
+        await self._port(state).retire_duplicate(state, duplicate)
+        async with self.handoffs.db.transaction() as conn:
+            await store.insert_event(
+                conn, workspace_id=state.workspace.id, handoff_id=state.id, kind="card_duplicate_retired",
+                data={"message_ref": ref, "live": state.card.message_ref}, now=self.handoffs.clock(),
             )
 
     async def card_failed(self, job: Job, error: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from db import outbox
 
 CARD_SYNC = "card.sync"  # post the card, or edit it to the handoff's current version
+CARD_DUPLICATE = "card.duplicate"  # a second copy of a card was posted: turn it into "duplicate of …"
 ASSESS = "assess"  # ask the model (or the heuristic) for a diagnostic assessment
 THREAD_REPLY = "thread.reply"  # a reply in the card's thread (conflict, claimed checklist)
 NOTIFY_TARGET = "notify.target"  # a direct message to the senior the author named

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.text import strip_controls
+
 URGENCIES = ("low", "normal", "high", "critical")
 
 # field -> (required, max characters). Slack modal inputs allow 3,000 characters at most.
@@ -67,7 +69,7 @@ def validate_snapshot(fields: dict[str, Any]) -> Snapshot | Invalid:
     clean: dict[str, str] = {}
     for name, (required, limit) in FIELD_LIMITS.items():
         raw = fields.get(name)
-        value = "" if raw is None else str(raw).strip()
+        value = strip_controls("" if raw is None else str(raw)).strip()  # no NUL, no U+202E, stored or shown
         label = FIELD_LABELS[name]
         if required and not value:
             errors[name] = f"{label} is required."

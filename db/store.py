@@ -419,6 +419,15 @@ async def update_card(conn: AsyncConnection, *, card_id: int, now: datetime, **v
     await conn.execute(update(cards).where(cards.c.id == card_id).values(**values, updated_at=now))
 
 
+async def recorded_message(conn: AsyncConnection, *, card_id: int) -> str | None:
+    """The message a card's record points at, locked until the transaction ends (PostgreSQL), so two
+    tries that both posted cannot both record theirs."""
+    stmt = select(cards.c.message_ref).where(cards.c.id == card_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
 async def record_card_rendered(
     conn: AsyncConnection, *, card_id: int, version: int, now: datetime, **values: Any
 ) -> bool:

@@ -97,6 +97,9 @@ def build_bolt_app(*, authorize: WorkspaceAuthorize, signing_secret: str | None,
     )
     for listener in listeners:
         listener.register(bolt)
+    for listener in listeners:  # after every real listener: bolt runs the first that matches
+        if hasattr(listener, "register_fallbacks"):
+            listener.register_fallbacks(bolt)
     return bolt
 
 

@@ -217,6 +217,14 @@ class SlackDelivery:
                         metadata=metadata(state, event_type=f"handoff_{reply.kind}", key=reply.key),
                         **slack_messages.render(message))
 
+    async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
+        """Edit a second copy of the card into "duplicate of …", with no buttons (chat.update, blocks
+        replaced by an empty list so the copy's Pick Up goes away)."""
+        team, channel = state.workspace.external_id, state.card.channel
+        link = await self.permalink(team, channel, state.card.message_ref)
+        message = slack_messages.render(messages.duplicate_card(state, now=self.clock(), permalink=link))
+        await self.call(team, "chat.update", channel=channel, ts=duplicate.message_ref, **{"blocks": [], **message})
+
     # --- helpers ------------------------------------------------------------------------------
 
     async def tell(self, team_id: str, *, user: str, message: Message, channel: str | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -71,6 +72,14 @@ class SlackHandlers:
         app.action("handoff_snooze")(self.on_snooze)
         app.action("handoff_stats")(self.on_stats_button)
         app.event("message")(self.on_message)  # App Home: bot/slack/admin.py (queue, week, settings)
+
+    def register_fallbacks(self, app: AsyncApp) -> None:
+        """A button of ours that no listener knows (an old card's, a changed one): said, not a Slack error."""
+        app.action(re.compile(r"^handoff_"))(self.on_unknown_button)
+
+    async def on_unknown_button(self, ack, body) -> None:
+        await ack()
+        await self.tell(body, messages.button_unsupported())
 
     async def tell(self, body: dict[str, Any], message: Message) -> None:
         """Say something only the person who acted sees (the action's response_url when it has one)."""

@@ -46,11 +46,11 @@ CHANNEL = "msteams"
 RETRYABLE = {429, 412, 502, 504}  # throttled, update conflict, gateway trouble: try again later
 HOPELESS = {400, 401, 403, 404}
 CALLS_PER_SECOND = 7  # the connector's per-conversation budget
-# Posts across replicas (core pacing): at most 7 in any second per conversation: 2 back to back, then one
-# per 0.2 s (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit). The longer
+# Posts across replicas (core pacing): at most 7 in any second per conversation: 4 back to back, then one
+# per 1/3 s (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit). The longer
 # windows there (8 per 2 s, 60 per 30 s) are met by honouring the connector's 429, which pushes the
 # conversation's next slot back for every replica.
-TEAMS_PACE = Pace(interval_s=0.2, burst=2)
+TEAMS_PACE = Pace(interval_s=1 / 3, burst=4)
 CALL_TIMEOUT_S = 15.0
 WINDOW_S = 1.05  # a little over a second, for clock and scheduling slack
 MAX_SLOT_WAIT_S = 2.0
@@ -246,16 +246,34 @@ class TeamsDelivery:
         card = state.card
         if card is None or not card.message_ref or not card.conversation_ref or not card.service_url:
             raise RetryLater("card not posted yet", delay_s=1.0, attempt_used=False)
+        await self._in_thread_of(state, PostedCard(card.message_ref, card.conversation_ref, card.service_url), send)
+
+    async def _in_thread_of(self, state: HandoffState, posted: PostedCard,
+                            send: Callable[[TurnContext], Awaitable[None]]) -> None:
         reference = ConversationReference(
             channel_id=CHANNEL,
-            service_url=card.service_url,
-            conversation=ConversationAccount(id=card.conversation_ref, tenant_id=state.workspace.external_id),
+            service_url=posted.service_url,
+            conversation=ConversationAccount(id=posted.conversation_ref, tenant_id=state.workspace.external_id),
             bot=ChannelAccount(id=self.app_id),
-            activity_id=card.message_ref,
+            activity_id=posted.message_ref,
         )
         continuation = reference.get_continuation_activity()
-        continuation.id = card.message_ref  # so replies thread under the card
-        await self._call(card.conversation_ref, lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
+        continuation.id = posted.message_ref  # so replies thread under the card
+        await self._call(posted.conversation_ref,
+                         lambda: self.adapter.continue_conversation(self.app_id, continuation, send))
+
+    async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
+        """Replace a second copy of the card with a "duplicate of …" line: no card, so no live Pick Up."""
+        if not duplicate.conversation_ref or not duplicate.service_url:
+            raise PermanentFailure("the duplicate card's conversation was not recorded")
+        said = teams_messages.chat(messages.duplicate_card(state, now=self.clock(), permalink=None), mentions=False)
+        update = self._message_activity(said)
+        update.id = duplicate.message_ref
+
+        async def send(context: TurnContext) -> None:
+            await context.update_activity(update)
+
+        await self._in_thread_of(state, duplicate, send)
 
     async def _call(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> None:
         """One connector call, in this process's slot for the conversation, bounded by `timeout_s`."""

@@ -34,3 +34,9 @@ def test_bad_urgency_and_unknown_field():
     result = validate_snapshot({"summary": "ok", "urgency": "yesterday", "colour": "red"})
     assert isinstance(result, Invalid)
     assert set(result.errors) == {"urgency", "colour"}
+
+
+def test_control_and_bidi_characters_never_get_in():
+    snap = validate_snapshot({"summary": "VPN\x00 down \u202eevil\u202c", "tried": "\x07reboot\r\nagain"})
+    assert snap.summary == "VPN down evil" and snap.tried == "reboot\nagain"
+    assert isinstance(validate_snapshot({"summary": "\x00\u202e"}), Invalid), "nothing left: the summary is required"

@@ -23,6 +23,7 @@ class RecordingPort:
         self.edits: list[tuple[str, int]] = []  # (message_ref, version) in the order shown
         self.replies: list[tuple[str, Reply]] = []
         self.notified: list[Reply] = []
+        self.retired: list[str] = []  # duplicate copies turned into "duplicate of …"
         self.posts = 0
         self.hang_post = asyncio.Event()  # set -> post_card blocks forever after "sending"
         self.hang_edit_once = asyncio.Event()
@@ -63,3 +64,6 @@ class RecordingPort:
         if maybe_posted and any(r.key == reply.key for r in self.notified):
             return
         self.notified.append(reply)
+
+    async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
+        self.retired.append(duplicate.message_ref)

@@ -5,11 +5,13 @@ call looks like), answers 429/5xx, or hangs; the bot reaches it through the real
 """
 
 import time
+from dataclasses import replace
 
 from bot.server import create_app
 from bot.services import build_services
 from bot.slack.app import SLACK
 from core.budget import Pace
+from core.delivery import Deliveries
 from core.models import PersonKey
 from tests.factories import snapshot
 from tests.journeys.slack_bot import CAROL, CHANNEL, DANA, JAMIE, card_text, eventually, running_bot, workspace
@@ -114,3 +116,19 @@ async def test_two_replicas_post_to_one_channel_within_one_budget(pg_url):
     assert len(posts) == 16 and all(len(cards_in(bot, h.id)) == 1 for h in handoffs)
     most = max(sum(1 for t in posts[i:] if t - start < 1.0) for i, start in enumerate(posts))
     assert most <= pace.burst + 1.0 / pace.interval_s, posts  # both replicas together: one channel's rate
+
+
+async def test_a_card_posted_twice_on_slack_becomes_duplicate_of_the_live_one(sqlite_url):
+    async with running_bot(sqlite_url) as bot:
+        await bot.handoffs.register_workspace(workspace(), channel=CHANNEL)
+        handoff = (await bot.handoffs.escalate(workspace=workspace(), author=PersonKey("U-JAMIE", "jamie"),
+                                               snapshot=snapshot())).handoff
+        live = await bot.card_ts(handoff.id)
+        state = await bot.handoffs.load(handoff.id)
+        stale = replace(state, card=replace(state.card, message_ref=None, state="pending"))  # as a slow second try saw it
+        deliveries = Deliveries(bot.handoffs, bot.services.ports, pacer=bot.services.pacer)
+        assert await deliveries._post_card(stale) is False
+        await bot.settled()
+        [first, second] = cards_in(bot, handoff.id)
+        assert first["ts"] == live and "Pick Up" in str(first["blocks"])
+        assert second["text"].startswith("Duplicate of the escalation card for ") and second["blocks"] == []

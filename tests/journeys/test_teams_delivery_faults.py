@@ -1,6 +1,7 @@
 """Teams delivery under faults: connector calls time out instead of hanging; a 429 spends no try."""
 
 from core import jobs as job_kinds
+from core.delivery import Deliveries
 from core.models import PersonKey
 from db import outbox
 from tests.factories import snapshot
@@ -35,3 +36,24 @@ async def test_a_throttled_card_post_is_retried_without_spending_a_try(db):
         assert len(bot.fake.of_kind("create")) == 1
         [job] = await card_jobs(bot)
         assert (job["state"], job["attempts"]) == ("done", 1)
+
+
+async def test_a_card_posted_twice_becomes_duplicate_of_the_live_one(db):
+    async with teams_bot(db) as bot:
+        await use_this_channel(bot, teams_user("Alex Admin"))
+        await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
+        [handoff] = await bot.handoffs.queue(workspace=ACME_TEAMS, viewer=PersonKey("29:someone-else"))
+        stale = await bot.handoffs.load(handoff.id)  # read by a worker whose lease then ran out mid-post
+        await bot.drain()
+        live = (await bot.handoffs.load(handoff.id)).card.message_ref
+        # That worker's post lands after the first try recorded its card: the connector now shows two.
+        deliveries = Deliveries(bot.handoffs, bot.services.ports, pacer=bot.services.pacer)
+        assert await deliveries._post_card(stale) is False
+        await bot.drain()
+        [first, second] = [activity for _conversation, activity in bot.fake.created]
+        assert first == live and (await bot.handoffs.load(handoff.id)).card.message_ref == live
+        copy = bot.fake.messages[second]
+        assert copy["text"].startswith("Duplicate of the escalation card for ") and not copy.get("attachments")
+        assert bot.fake.card_of(live)["actions"]  # the live card keeps its Pick Up
+        kinds = [e["kind"] for e in await bot.handoffs.events(handoff.id)]
+        assert kinds.count("card_posted") == 1 and "card_duplicate_retired" in kinds

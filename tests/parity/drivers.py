@@ -20,6 +20,7 @@ from cards.messages import Message
 from cards.teams import escape_markdown
 from core.models import PersonKey, WorkspaceKey
 from core.snapshot import Snapshot
+from core.text import strip_controls
 from standins.slack import requests as slack
 from standins.slack.requests import Actor
 from tests.journeys.slack_bot import CHANNEL as SLACK_CHANNEL
@@ -98,7 +99,7 @@ class SlackDriver(Driver):
         if answer["response_action"] == "errors":
             raise FormError(" ".join(answer["errors"].values()))
         [handoff] = [h for h in await self.bot.handoffs.queue(workspace=self.workspace, viewer=self.key(ADMIN))
-                     if h.snapshot.summary == summary]
+                     if h.snapshot.summary == strip_controls(summary).strip()]
         self.cards[str(handoff.id)] = await self.bot.card_ts(handoff.id)
         return str(handoff.id)
 

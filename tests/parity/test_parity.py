@@ -124,6 +124,10 @@ async def bad_input(w: World) -> None:
         await w.d.press("Carol", "pickup", value)
         told = await w.d.told_now("Carol", before + 1)
         assert told[-1] == w.d.private(messages.not_found()), value
+    before = len(w.d.told("Carol"))
+    await w.d.press("Carol", "explode", w.handoff)  # a button no version of Handoff has
+    told = await w.d.told_now("Carol", before + 1)
+    assert told[-1] == w.d.private(messages.button_unsupported())
     recorded = set(await w.d.events_for(other))
     assert not recorded & {"claimed", "conflict", "claim_refused"}, "nothing recorded on the other workspace's handoff"
 
