@@ -7,6 +7,7 @@ while the workspace has no admin becomes its first admin, atomically) and roles 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,6 +45,7 @@ from core.models import Person, PersonKey, Refused, WorkspaceKey
 from manifest.slack import COMMAND
 
 log = logging.getLogger("handoff.slack")
+NAMES_WAIT_S = 1.0
 
 Tell = Callable[[dict[str, Any], Message], Awaitable[None]]
 Names = Callable[[str, Person], Awaitable[PersonView]]  # the name Slack shows (users.info)
@@ -113,7 +115,16 @@ class SlackAdmin:
             done.append(outcome)
         log.info("slack workspace %s: %s made %s by %s", workspace.external_id,
                  ", ".join(p.external_id for p in done), role, admin.external_id)
-        return admin_messages.role_set([await self.names(workspace.external_id, p) for p in done], role)
+        return admin_messages.role_set(await self._named(workspace, done), role)
+
+    async def _named(self, workspace: WorkspaceKey, people: list[Person]) -> list[PersonView]:
+        """Slack's names for the people (users.info, in parallel), within NAMES_WAIT_S: this can run before a
+        modal's ack, so past that the stored names do."""
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(
+                *(self.names(workspace.external_id, p) for p in people)), NAMES_WAIT_S))
+        except asyncio.TimeoutError:
+            return [person_view(p) for p in people]
 
     # --- the settings modal --------------------------------------------------------------------------
 

@@ -151,3 +151,12 @@ async def test_the_configured_channel_is_a_default_until_someone_picks_one(sqlit
         assert await roles(bot) == {"U-ALEX"}
         second = await bot.escalate(CAROL, summary="Printer driver rollout failed")
         assert (await bot.handoffs.load(second.id)).card.channel == "C-SENIORS"
+
+
+async def test_a_slow_slack_does_not_hold_the_settings_answer_past_3s(sqlite_url):
+    async with running_bot(sqlite_url, slack_channel=None) as bot:
+        view = await open_settings(bot, ALEX)
+        bot.fake.delay("users.info", 4)  # names come from users.info: Slack is slow today
+        answer = await save(bot, ALEX, view["id"], channel="C-HELPDESK", people=["U-CAROL"], role="engineer")
+        assert answer["response_action"] == "update"  # bot.send checked it came back within 3 s
+        assert "is now an engineer" in card_text({"blocks": answer["view"]["blocks"]})

@@ -3,7 +3,6 @@
 as envelopes and are acked within Slack's 3 s; a server-initiated disconnect is followed by a
 reconnection that carries the next request; a frame that is not JSON breaks nothing."""
 
-import logging
 from contextlib import asynccontextmanager
 
 from bot.config import Settings
@@ -36,8 +35,7 @@ def within_3s(ack):
     return ack
 
 
-async def test_requests_over_the_socket_are_acked_and_handled_and_it_reconnects(pg_url, caplog):
-    caplog.set_level(logging.INFO)
+async def test_requests_over_the_socket_are_acked_and_handled_and_it_reconnects(pg_url):
     async with socket_mode_bot(pg_url) as (fake, handoffs):
         assert fake.calls_to("apps.connections.open")[0].token == APP_TOKEN
 
