@@ -155,5 +155,6 @@ async def _assert_races(rig: Rig, raced: list[str], seniors: list[Actor]) -> Non
         [card] = rig.cards()[handoff_id]
         replies = [json.dumps(m) for m in rig.slack.thread(CHANNEL, card["ts"])]
         for loser in set(names) - {owner}:
-            records = [r for r in replies if "tried to pick this up too" in r and names[loser] in r]
+            # Slack shows a person by their display name (the stand-in's is the user name, lower case).
+            records = [r for r in replies if "tried to pick this up too" in r and names[loser].lower() in r.lower()]
             assert len(records) == 1, f"{handoff_id}: {len(records)} conflict records for {names[loser]}: {replies}"
