@@ -47,7 +47,7 @@ class Replica:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, session: aiohttp.ClientSession, *, timeout_s: float = 30.0) -> None:
+    async def start(self, session: aiohttp.ClientSession, *, timeout_s: float = 60.0) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child writes to it; closed with the process
         self.process = await asyncio.create_subprocess_exec(
             str(HANDOFF), "serve", "--host", "127.0.0.1", "--port", str(self.port),
