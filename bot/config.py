@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     psa_auth_url: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_AUTH_URL", "psa_auth_url"))
     psa_client_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_CLIENT_SECRET", "psa_client_secret"))
     psa_tenant: str | None = Field(None, validation_alias=AliasChoices("HANDOFF_PSA_TENANT", "psa_tenant"))
+    # Opt-in: on pick-up, make the senior the ticket's owner/resource when their email maps to a PSA member.
+    psa_assign: bool = Field(False, validation_alias=AliasChoices("HANDOFF_PSA_ASSIGN", "psa_assign"))
     psa_timeout_s: float = Field(10.0, validation_alias=AliasChoices("HANDOFF_PSA_TIMEOUT_S", "psa_timeout_s"))
     psa_check_timeout_s: float = Field(1.5, validation_alias=AliasChoices("HANDOFF_PSA_CHECK_TIMEOUT_S", "psa_check_timeout_s"))
     psa_retry_base_s: float = Field(5.0, validation_alias=AliasChoices("HANDOFF_PSA_RETRY_BASE_S", "psa_retry_base_s"))

@@ -66,7 +66,8 @@ def install_platforms(app: web.Application, services: Services) -> None:
 
 def create_app(settings: Settings, *, run_worker: bool = True, services: Services | None = None) -> web.Application:
     services = services or build_services(settings)
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[ack_timer(services.telemetry)])
+    app = web.Application(client_max_size=1024 * 1024,
+                          middlewares=[services.inflight.middleware, ack_timer(services.telemetry)])
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -105,24 +106,22 @@ def request_grace_s(settings: Settings) -> float:
     return min(3.0, settings.shutdown_s / 4)
 
 
-def _after_ack(task: asyncio.Task) -> bool:
-    """A Slack listener still working after its ack (slack_bolt runs that part as its own task)."""
-    return getattr(task.get_coro(), "__qualname__", "").endswith("run_ack_function_asynchronously")
-
-
 async def graceful_stop(app: web.Application, *, budget_s: float) -> None:
-    """Stop the worker taking jobs and wait, for up to `budget_s`, for its jobs in flight and for the
-    Slack listeners finishing work after their ack.
+    """Stop the worker taking jobs and wait, for up to `budget_s`, for its jobs in flight, for requests
+    still being answered and for listeners still working after their ack (`Services.inflight`).
     Jobs still running then are cancelled and give their leases back; other tasks end with the loop."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, budget_s - 0.5)
     worker, task = app.get(WORKER), app.get(WORKER_TASK)
-    others = {t for t in asyncio.all_tasks() if _after_ack(t)}
+    inflight = app[SERVICES].inflight
+    at_signal = len(inflight.tasks())
     if worker is not None:
         worker.stop()
-    waiting = others | ({task} if task is not None else set())
-    if waiting:
-        await asyncio.wait(waiting, timeout=max(0.0, deadline - loop.time()))
+    waits = [inflight.wait_idle(max(0.0, deadline - loop.time()))]
+    if task is not None:
+        waits.append(asyncio.wait({task}, timeout=max(0.0, deadline - loop.time())))
+    idle, *_ = await asyncio.gather(*waits)
     if worker is not None and task is not None:
         await worker.shutdown(task, timeout_s=deadline - loop.time())
-    log.info("stopped: %d of %d task(s) in flight at SIGTERM finished", sum(t.done() for t in others), len(others))
+    log.info("stopped: %d request(s)/listener run(s) in flight at SIGTERM, %s", at_signal,
+             "all finished" if idle else f"{len(inflight.tasks())} still running at the deadline")

@@ -17,6 +17,7 @@ SLACK_MODAL_TITLE = 24
 SLACK_INPUT_TEXT = 3000  # plain_text_input max_length and initial_value
 SLACK_PRIVATE_METADATA = 3000
 SLACK_OPTION_TEXT = 75
+SLACK_OPTION_VALUE = 150  # a select option's value
 SLACK_VIEW_BLOCKS = 100  # modals and App Home
 # Slack refuses a message around 11–13k characters of block text (`msg_blocks_too_long`; bolt-js issues
 # 2509, 2867): a card keeps all its text under this, whatever the escalation holds.

@@ -11,12 +11,13 @@ Plain `str` parts are our words or user text alike: every renderer escapes every
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cards.view import STATUS_LABELS, Button, PersonView, ago, build_card_view, person_view
+from cards.view import STATUS_LABELS, Button, PersonView, ago, build_card_view, person_view, snooze_button
 from core.models import HandoffState, Person, Refused
+from core.snapshot import FIELD_LABELS, NOT_ONE_OF, REQUIRED, TOO_LONG, FieldProblem
 
 # --- parts ------------------------------------------------------------------------------------
 
@@ -61,7 +62,8 @@ class Hint:
 
 
 # The actions a Hint may name; each renderer has exactly one phrase for each (a test checks both).
-HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home", "stats", "settings", "invite")
+HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home", "stats", "settings", "invite",
+         "allow_emails")
 
 Part = str | Mention | Name | Strong | Link | Channel | Hint
 Paragraph = tuple[Part, ...]
@@ -89,6 +91,18 @@ class Message:
                 if isinstance(part, Mention):
                     seen.setdefault(part.person.external_id, part.person)
         return tuple(seen.values())
+
+
+def worded(message: Message, *, hints: Mapping[str, str], escape: Callable[[str], str]) -> str:
+    """A message of words and hints only (a card's footer line) in one platform's phrases: what the card
+    renderers show without the full message renderers (which build on them)."""
+    def part(p: Part) -> str:
+        if isinstance(p, Hint):
+            return hints[p.action]
+        if isinstance(p, str):
+            return escape(p)
+        raise TypeError(f"not a footer part: {p!r}")
+    return "\n\n".join("".join(part(p) for p in paragraph) for paragraph in message.paragraphs)
 
 
 def _say(kind: str, *paragraphs: Paragraph | str, **extra) -> Message:
@@ -211,6 +225,10 @@ def refusal(refused: Refused, *, admins: Sequence[Person | PersonView] = (), own
     if reason == "invalid":
         return _say("refusal.invalid", f"That didn't work: {refused.detail or 'the value is not valid'}. "
                                        "Try again, e.g. 10m,30m,60m.")
+    if reason == "snooze_choice":
+        offered = " / ".join(c.label for c in snooze_button("").choices)
+        return _say("refusal.snooze_choice", "That snooze length is not offered any more, so nothing happened. "
+                                             f"Choose one on the card as it is now ({offered}).")
     if reason == "own_escalation":
         return _say("refusal.own_escalation", "You escalated this one yourself, so a teammate needs to pick it up. "
                                               "You'll see on the card who does.")
@@ -341,3 +359,31 @@ def escalated_now(state: HandoffState) -> Message:
     """A parked item escalated from its button."""
     channel = state.card.channel if state.card else state.workspace.escalation_channel
     return _say("escalated_now", ("Escalated: the card is going to ", Channel(channel or ""), "."))
+
+
+# --- the escalate form: what is wrong with a field (region kept by "tidy") ------------------------
+
+
+def field_error(problem: FieldProblem | str) -> Message:
+    """One field's problem in words, under that field on Slack's modal and in Teams' dialog alike."""
+    if isinstance(problem, str):  # already worded by an integration (a PSA's word on a ticket reference)
+        return _say("form.field", problem)
+    label = FIELD_LABELS.get(problem.field, problem.field)
+    if problem.code == REQUIRED:
+        return _say("form.field.required", f"{label} is required.")
+    if problem.code == TOO_LONG:
+        return _say("form.field.too_long", f"{label} is {problem.length:,} characters; the limit is {problem.limit:,}.")
+    if problem.code == NOT_ONE_OF:
+        return _say("form.field.not_one_of", f"{label} must be one of: {', '.join(problem.choices)}.")
+    return _say("form.field.unknown", f"Unknown field {problem.field!r}.")
+
+
+def field_errors(errors: dict[str, FieldProblem | str]) -> dict[str, Message]:
+    """Each bad field's message, keyed by field name (the form's block / input ids)."""
+    return {name: field_error(problem) for name, problem in errors.items()}
+
+
+def field_error_text(problem: FieldProblem | str) -> str:
+    """The same words as one plain string, for slots that take no markup (a Teams input's errorMessage).
+    Field errors are made of plain words only, so nothing is lost."""
+    return "\n\n".join("".join(str(part) for part in paragraph) for paragraph in field_error(problem).paragraphs)

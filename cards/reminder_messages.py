@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from cards.messages import Link, Message, Name, Paragraph, Strong, _say
-from cards.view import SNOOZE_LABEL, Button, build_card_view, humanize_seconds
+from cards.view import Button, build_card_view, humanize_seconds, snooze_button
 from core.models import HandoffState, ReminderSchedule
 
 
@@ -30,8 +30,8 @@ def nudge(state: HandoffState, *, step: int, of: int, waited_s: float) -> Messag
     return _say(
         "reminder.nudge",
         (f"⏰ Still waiting for pick-up: escalated {_waited(waited_s)} ago. Reminder {step} of {of}.{last}",),
-        ("Press Pick Up to take it, or Snooze 1 h if it can wait.",),
-        buttons=(Button("pickup", "Pick Up", value, "primary"), Button("snooze", SNOOZE_LABEL, value)),
+        ("Press Pick Up to take it, or snooze it if it can wait.",),
+        buttons=(Button("pickup", "Pick Up", value, "primary"), snooze_button(value)),
     )
 
 
@@ -61,7 +61,7 @@ def first_action(state: HandoffState, *, idle_s: float, now: datetime, permalink
 
 def snoozed(state: HandoffState, *, until: datetime) -> Message:
     return _say("reminder.snoozed", f"🔕 Reminders for this escalation are snoozed until {until:%H:%M} UTC. "
-                                    "Press Snooze 1 h again to push them further, or pick it up.")
+                                    "Snooze again to push them further, or pick it up.")
 
 
 def schedule_set(schedule: ReminderSchedule) -> Message:

@@ -19,16 +19,46 @@ from cards.limits import (
     SLACK_FALLBACK_TEXT,
     SLACK_HEADER_TEXT,
     SLACK_MAX_BLOCKS,
+    SLACK_OPTION_TEXT,
+    SLACK_OPTION_VALUE,
     SLACK_SECTION_TEXT,
     truncate,
 )
 from core.text import neutralize_mentions
-from cards.view import AssessmentView, Button, CardView, PersonView
+from cards.view import (
+    ASSESSMENT_HEADINGS,
+    ASSESSMENT_PENDING,
+    FALLBACK_REPLACED,
+    LIKELY_CAUSES,
+    NEXT_STEPS,
+    AssessmentView,
+    Button,
+    CardView,
+    PersonView,
+)
+from core.snapshot import FIELD_LABELS
+from cards.messages import worded
+from cards.psa_messages import card_notice
 
 Block = dict[str, Any]
 
 ACTIONS_BLOCK_ID = "handoff_actions"
 URGENCY_MARKS = {"low": "⚪", "normal": "🔵", "high": "🟠", "critical": "🔴"}
+
+
+# Slack's words for each cards.messages.HINTS action.
+HINTS = {
+    "escalate": "run `/escalate`",
+    "list": "`/escalate list`",
+    "set_channel": "run `/escalate setup` to choose the escalation channel",
+    "use_this_channel": "run `/escalate setup` to choose the escalation channel",
+    "make_role": "run `/escalate role @name engineer` (or viewer, or admin)",
+    "stats": "run `/escalate stats` (or `/escalate stats 30d`)",
+    "settings": "run `/escalate setup` (or open Handoff's App Home, Settings)",
+    "home": "Handoff's App Home",
+    "invite": "Run `/invite @Handoff` in that channel",
+    "allow_emails": "add the users:read.email scope to the app (api.slack.com/apps, OAuth & Permissions) and reinstall it",
+}
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -111,6 +141,14 @@ def rich_list(label: str, items: tuple[str, ...], *, style: str = "bullet") -> B
 
 
 def button(b: Button) -> dict[str, Any]:
+    if b.choices:  # a menu: the chosen option's value is "<handoff id>|<choice key>"
+        return {
+            "type": "static_select",
+            "action_id": action_id(b.action),
+            "placeholder": plain(b.label, SLACK_OPTION_TEXT),
+            "options": [{"text": plain(c.label, SLACK_OPTION_TEXT), "value": f"{b.value}|{c.key}"[:SLACK_OPTION_VALUE]}
+                        for c in b.choices],
+        }
     element: dict[str, Any] = {
         "type": "button",
         "action_id": action_id(b.action),
@@ -169,21 +207,20 @@ def slack_time(when: datetime) -> str:
 
 def assessment_blocks(a: AssessmentView) -> list[Block]:
     if a.state == "pending":
-        return [context("⏳ *Assessment:* Assessing…")]
-    label = "🤖 Assessment" if a.state == "ready" else "📋 Assessment (fallback, not from the model)"
+        return [context(f"⏳ *{ASSESSMENT_HEADINGS['ready']}:* {ASSESSMENT_PENDING}")]
+    label = f"🤖 {ASSESSMENT_HEADINGS['ready']}" if a.state == "ready" else f"📋 {ASSESSMENT_HEADINGS['fallback']}"
     confidence = f" · confidence {escape_mrkdwn(a.confidence)}" if a.confidence else ""
     blocks: list[Block] = [context(f"*{label}*{confidence}")]
     if a.summary:
         blocks.append(rich_section("Summary", a.summary))
     if a.likely_causes:
-        blocks.append(rich_list("Likely causes", a.likely_causes))
+        blocks.append(rich_list(LIKELY_CAUSES, a.likely_causes))
     if a.next_steps:
-        blocks.append(rich_list("Suggested next steps", a.next_steps, style="ordered"))
+        blocks.append(rich_list(NEXT_STEPS, a.next_steps, style="ordered"))
     if a.note:
         blocks.append(context(f"_{escape_mrkdwn(a.note)}_"))
     if a.replaced_fallback_at is not None:
-        blocks.append(context(f"_Updated at {slack_time(a.replaced_fallback_at)}: the model's assessment "
-                              "replaced the fallback._"))
+        blocks.append(context(f"_Updated at {slack_time(a.replaced_fallback_at)}: {FALLBACK_REPLACED}_"))
     return blocks
 
 
@@ -191,12 +228,12 @@ def card_blocks(view: CardView) -> list[Block]:
     blocks: list[Block] = [
         header(f"🆘 {view.title}"),
         context(meta_line(view)),
-        rich_section("Problem", view.summary),
+        rich_section(FIELD_LABELS["summary"], view.summary),
     ]
     if view.tried:
-        blocks.append(rich_section("What I've tried", view.tried))
+        blocks.append(rich_section(FIELD_LABELS["tried"], view.tried))
     if view.notes:
-        blocks.append(rich_section("Notes", view.notes))
+        blocks.append(rich_section(FIELD_LABELS["notes"], view.notes))
     if view.source_link.startswith(("https://", "http://")):
         blocks.append(context(f"<{view.source_link.replace('|', '%7C').replace('>', '%3E')}|Original conversation>"))
     blocks.append({"type": "divider"})
@@ -204,7 +241,7 @@ def card_blocks(view: CardView) -> list[Block]:
     blocks.append({"type": "divider"})
     blocks.append(context(status_line(view)))
     if view.notice:
-        blocks.append(context(f"⚠️ {escape_mrkdwn(view.notice)}"))
+        blocks.append(context(f"⚠️ {worded(card_notice(view.notice), hints=HINTS, escape=escape_mrkdwn)}"))
     blocks.extend(actions(view.buttons))
     return blocks[:SLACK_MAX_BLOCKS]
 

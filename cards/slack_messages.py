@@ -9,22 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from cards.limits import SLACK_FALLBACK_TEXT, SLACK_SECTION_TEXT, truncate
+from cards import messages
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
-from cards.slack import Block, actions, context, escape_mrkdwn, mention, mrkdwn, rich_list
+from cards.slack import HINTS, Block, actions, context, escape_mrkdwn, mention, mrkdwn, rich_list
+from core.snapshot import FieldProblem
 from core.text import neutralize_mentions
 
-# Slack's words for each cards.messages.HINTS action.
-HINTS = {
-    "escalate": "run `/escalate`",
-    "list": "`/escalate list`",
-    "set_channel": "run `/escalate setup` to choose the escalation channel",
-    "use_this_channel": "run `/escalate setup` to choose the escalation channel",
-    "make_role": "run `/escalate role @name engineer` (or viewer, or admin)",
-    "stats": "run `/escalate stats` (or `/escalate stats 30d`)",
-    "settings": "run `/escalate setup` (or open Handoff's App Home, Settings)",
-    "home": "Handoff's App Home",
-    "invite": "Run `/invite @Handoff` in that channel",
-}
 CHECKBOX = "☐"
 
 
@@ -75,6 +65,11 @@ def paragraphs_mrkdwn(message: Message) -> str:
 def plain_text(message: Message) -> str:
     """For Slack fields that take no markup (modal errors): names, no mentions, no links."""
     return neutralize_mentions("\n\n".join("".join(_plain_part(p) for p in par) for par in message.paragraphs))
+
+
+def field_errors(errors: dict[str, FieldProblem | str]) -> dict[str, str]:
+    """A form's field problems as Slack shows them under the modal's inputs (`response_action: errors`)."""
+    return {name: plain_text(message) for name, message in messages.field_errors(errors).items()}
 
 
 def render(message: Message) -> dict[str, Any]:

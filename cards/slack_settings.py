@@ -15,8 +15,10 @@ from cards.limits import SLACK_MODAL_TITLE, SLACK_OPTION_TEXT, SLACK_VIEW_BLOCKS
 from cards.messages import Message
 from cards.slack import Block, context, escape_mrkdwn, mrkdwn, plain
 from cards.slack_messages import paragraphs_mrkdwn
+from cards.slack_psa import psa_home
 from cards.view import PersonView
 from core.models import ROLES, ReminderSchedule
+from core.psa_form import PsaStatus
 
 SETTINGS_MODAL = "handoff_settings"
 OPEN_SETTINGS = "handoff_open_settings"
@@ -35,6 +37,7 @@ class SettingsView:
     admins: tuple[PersonView, ...]
     can_change: bool  # an admin, or nobody is one yet (the first to set the channel becomes one)
     reminders: ReminderSchedule | None = None
+    psa: PsaStatus | None = None  # None: no PSA integration in this process
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,16 @@ def _reminders_inputs(view: SettingsView) -> list[Block]:
     }]
 
 
+def _psa_home(view: SettingsView) -> list[Block]:
+    return psa_home(view.psa, can_change=view.can_change) if view.psa is not None else []
+
+
 SECTIONS: list[SettingsSection] = [
     SettingsSection("Escalation channel", _channel_home, _channel_inputs),
     SettingsSection("Roles", _roles_home, _roles_inputs),
     SettingsSection("Reminders", _reminders_home, _reminders_inputs),
+    # Its own modal (its fields depend on the PSA picked), opened from its buttons in App Home.
+    SettingsSection("PSA connection", _psa_home, lambda view: []),
 ]
 
 

@@ -12,8 +12,19 @@ from typing import Any
 
 from cards.limits import TEAMS_CARD_BYTES, TEAMS_TEXT_BLOCK, truncate
 from core.text import neutralize_mentions, strip_controls
-from cards.view import AssessmentView, Button, CardView
-from core.snapshot import FIELD_LABELS, FIELD_LIMITS, URGENCIES
+from cards.view import (
+    ASSESSMENT_HEADINGS,
+    ASSESSMENT_PENDING,
+    FALLBACK_REPLACED,
+    LIKELY_CAUSES,
+    NEXT_STEPS,
+    AssessmentView,
+    Button,
+    CardView,
+)
+from cards.messages import field_error_text, worded
+from cards.psa_messages import card_notice
+from core.snapshot import FIELD_LABELS, FIELD_LIMITS, REQUIRED, URGENCIES, FieldProblem
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -34,6 +45,26 @@ def _escape(text: str) -> str:
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", neutralize_mentions(text))
     text = _LIST_START.sub(r"\1\2\\.\3", text)
     return _DASH_START.sub(r"\1\\-\2", text)
+
+
+# Teams' words for each cards.messages.HINTS action.
+HINTS = {
+    "escalate": 'say "escalate" to Handoff in a chat',
+    "list": "the escalation channel",
+    "set_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
+    "use_this_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
+    "make_role": 'say "@Handoff make @Name engineer" (or viewer, or admin)',
+    "stats": 'say "stats" (or "stats 30d") to Handoff',
+    "settings": 'say "settings" to Handoff',
+    "home": "the escalation channel",
+    "invite": "Ask a Teams owner to add Handoff to that channel's team",
+    "allow_emails": "ask a Teams admin to let Handoff read the team's members (its app must stay in the team)",
+}
+
+
+def _notice(stored: str) -> str:
+    """The card's footer line (cards/psa_messages.card_notice), in Teams' phrases."""
+    return worded(card_notice(stored), hints=HINTS, escape=escape_markdown)
 
 
 def escape_markdown(text: str, limit: int = TEAMS_TEXT_BLOCK) -> str:
@@ -99,22 +130,23 @@ def _bullets(items: tuple[str, ...]) -> str:
 
 def _assessment(a: AssessmentView) -> list[dict]:
     if a.state == "pending":
-        return [_text("**Assessment**", spacing="Medium"), _text("_Assessment in progress…_", isSubtle=True)]
-    label = "**Assessment**" if a.state == "ready" else "**Assessment (fallback, not from the model)**"
-    blocks = [_text(label, spacing="Medium")]
+        return [_text(f"**{ASSESSMENT_HEADINGS['ready']}**", spacing="Medium"),
+                _text(f"_{ASSESSMENT_PENDING}_", isSubtle=True)]
+    label = ASSESSMENT_HEADINGS["ready" if a.state == "ready" else "fallback"]
+    blocks = [_text(f"**{label}**", spacing="Medium")]
     if a.summary:
         blocks.append(_text(escape_markdown(a.summary)))
     if a.likely_causes:
-        blocks += [_text("Likely causes", weight="Bolder", size="Small"), _text(_bullets(a.likely_causes))]
+        blocks += [_text(LIKELY_CAUSES, weight="Bolder", size="Small"), _text(_bullets(a.likely_causes))]
     if a.next_steps:
-        blocks += [_text("Next steps", weight="Bolder", size="Small"), _text(_bullets(a.next_steps))]
+        blocks += [_text(NEXT_STEPS, weight="Bolder", size="Small"), _text(_bullets(a.next_steps))]
     if a.confidence:
         blocks.append(_text(f"Confidence: {escape_markdown(a.confidence, 40)}", isSubtle=True, size="Small"))
     if a.note:
         blocks.append(_text(escape_markdown(a.note), isSubtle=True, size="Small"))
     if a.replaced_fallback_at is not None:
-        blocks.append(_text(f"Updated at {a.replaced_fallback_at:%H:%M} UTC: the model's assessment replaced "
-                            "the fallback.", isSubtle=True, size="Small"))
+        blocks.append(_text(f"Updated at {a.replaced_fallback_at:%H:%M} UTC: {FALLBACK_REPLACED}", isSubtle=True,
+                            size="Small"))
     return blocks
 
 
@@ -124,6 +156,14 @@ def _claimed(view: CardView) -> list[dict]:
     who = escape_markdown(view.claimed_by.name, 200)
     when = f", {view.claim_delay}" if view.claim_delay else ""
     return [_text(f"✅ Picked up by **{who}**{when}", spacing="Medium", color="Good")]
+
+
+def _executes(button: Button) -> list[dict[str, Any]]:
+    """A button, or one button per choice (the click's data carries the choice's key)."""
+    if not button.choices:
+        return [_execute(button)]
+    return [{"type": "Action.Execute", "title": c.label, "verb": button.action,
+             "data": {"handoff_id": button.value, "choice": c.key}} for c in button.choices]
 
 
 def _execute(button: Button) -> dict[str, Any]:
@@ -153,7 +193,7 @@ def escalation_card(view: CardView, *, owner_view: bool = False) -> dict[str, An
         *_section(FIELD_LABELS["source_link"], view.source_link),
         *_assessment(view.assessment),
         *_claimed(view),
-        *([_text(f"⚠️ {escape_markdown(view.notice)}", isSubtle=True, size="Small")] if view.notice else []),
+        *([_text(f"⚠️ {_notice(view.notice)}", isSubtle=True, size="Small")] if view.notice else []),
     ]
     extra: dict[str, Any] = {}
     buttons = view.buttons
@@ -164,7 +204,7 @@ def escalation_card(view: CardView, *, owner_view: bool = False) -> dict[str, An
         }
         if not owner_view:
             buttons = ()
-    card = _card(body, [_execute(b) for b in buttons], **extra)
+    card = _card(body, [a for b in buttons for a in _executes(b)], **extra)
     return fit(card)
 
 
@@ -180,6 +220,11 @@ def fit(card: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the dialog (task module) and its launcher -----------------------------------------
+
+
+def notice_card(text: str) -> dict[str, Any]:
+    """A card that only says `text`, with no button (a retired copy of an escalation card)."""
+    return _card([_text(text)])
 
 
 def launcher_card(text: str) -> dict[str, Any]:
@@ -204,7 +249,7 @@ def _input(name: str, value: str, error: str | None, *, multiline: bool = False,
     if placeholder:
         field["placeholder"] = placeholder
     if required:
-        field["errorMessage"] = f"{FIELD_LABELS[name]} is required."
+        field["errorMessage"] = field_error_text(FieldProblem(name, REQUIRED))
     blocks = [field]
     if error:
         blocks.append(_text(escape_markdown(error, 400), color="Attention", size="Small", spacing="None"))

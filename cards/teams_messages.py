@@ -9,23 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cards import messages
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
-from cards.teams import escape_markdown
+from cards.teams import HINTS, escape_markdown
 from cards.view import PersonView
+from core.snapshot import FieldProblem
 from core.text import neutralize_mentions
 
-# Teams' words for each cards.messages.HINTS action.
-HINTS = {
-    "escalate": 'say "escalate" to Handoff in a chat',
-    "list": "the escalation channel",
-    "set_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
-    "use_this_channel": 'say "@Handoff use this channel" in the channel that should get escalation cards',
-    "make_role": 'say "@Handoff make @Name engineer" (or viewer, or admin)',
-    "stats": 'say "stats" (or "stats 30d") to Handoff',
-    "settings": 'say "settings" to Handoff',
-    "home": "the escalation channel",
-    "invite": "Ask a Teams owner to add Handoff to that channel's team",
-}
 CHECKBOX = "☐"
 
 
@@ -59,6 +49,11 @@ def _plain_part(part: Part) -> str:
 def plain_text(message: Message) -> str:
     """For card-action answers and dialog messages: plain text, names instead of mentions."""
     return "\n\n".join("".join(_plain_part(p) for p in paragraph) for paragraph in message.paragraphs)
+
+
+def field_errors(errors: dict[str, FieldProblem | str]) -> dict[str, str]:
+    """A form's field problems as the Teams dialog shows them under its inputs (cards.teams.escalation_form)."""
+    return {name: plain_text(message) for name, message in messages.field_errors(errors).items()}
 
 
 def _chat_part(part: Part) -> str:

@@ -1,4 +1,5 @@
-"""The Teams settings card: the workspace's reminder schedule, and the way to its stats. Pure."""
+"""The Teams settings card: the workspace's reminder schedule, the way to its stats, and its PSA
+connection (cards/teams_psa.py). Pure."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ STATS_VERB = "stats"
 SCHEDULE_INPUT = "reminders"
 
 
-def settings_card(schedule: ReminderSchedule, *, tenant_id: str, notice: str = "") -> dict[str, Any]:
+def settings_card(schedule: ReminderSchedule, *, tenant_id: str, notice: str = "",
+                  psa: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`psa`: the PSA connection's part (cards/teams_psa.psa_section), after the reminders."""
     which = "the default" if schedule.is_default else "this workspace's own"
     body: list[dict[str, Any]] = [_text("**Handoff settings**", size="Medium")]
     if notice:
@@ -25,7 +28,8 @@ def settings_card(schedule: ReminderSchedule, *, tenant_id: str, notice: str = "
         {"type": "Input.Text", "id": SCHEDULE_INPUT, "label": "Reminder schedule", "value": schedule.schedule,
          "placeholder": "10m,30m,60m", "maxLength": 100},
     ]
-    actions = [{"type": "Action.Execute", "title": "Save", "verb": SETTINGS_VERB, "style": "positive",
+    body += psa or []
+    actions = [{"type": "Action.Execute", "title": "Save reminders", "verb": SETTINGS_VERB, "style": "positive",
                 "data": {"workspace": tenant_id}}]
     actions += [{"type": "Action.Execute", "title": f"Stats: {days} days", "verb": STATS_VERB,
                  "data": {"workspace": tenant_id, "days": days}} for days in WINDOWS]

@@ -8,10 +8,18 @@ from typing import Any
 
 from cards.limits import CARD_LINK_CHARS, CARD_SECTIONS_TEXT
 from core.models import HandoffState, Person
+from core.schedule import SNOOZE_CHOICES, format_duration
 from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, strip_controls, truncate
 
 URGENCY_LABELS = {"low": "Low", "normal": "Normal", "high": "High", "critical": "Critical"}
-SNOOZE_LABEL = "Snooze 1 h"
+SNOOZE_LABEL = "Snooze…"  # the choices (core/schedule.SNOOZE_CHOICES) say for how long
+# The card's own words, the same on Slack and Teams: the renderers lay them out and never word them.
+# Its sections are labelled as the form labels its fields (core/snapshot.FIELD_LABELS).
+ASSESSMENT_HEADINGS = {"ready": "Assessment", "fallback": "Assessment (fallback, not from the model)"}
+ASSESSMENT_PENDING = "Assessing…"
+LIKELY_CAUSES = "Likely causes"
+NEXT_STEPS = "Suggested next steps"
+FALLBACK_REPLACED = "the model's assessment replaced the fallback."
 STATUS_LABELS = {
     "open": "Waiting for pick-up",
     "claimed": "Picked up",
@@ -27,11 +35,27 @@ class PersonView:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One option of a button that asks "which?" (how long to snooze): `key` goes back with the click."""
+
+    key: str  # e.g. "30m"
+    label: str  # e.g. "Snooze 30 min"
+
+
+@dataclass(frozen=True)
 class Button:
     action: str  # pickup | release | resolve | escalate_now | snooze
     label: str
     value: str  # the handoff id, nothing else
     style: str | None = None  # primary | danger
+    # A button with choices is a menu (Slack: a select; Teams: one button per choice); the click carries one key.
+    choices: tuple[Choice, ...] = ()
+
+
+def snooze_button(value: str) -> Button:
+    """Snooze, with the lengths the core offers."""
+    return Button("snooze", SNOOZE_LABEL, value, choices=tuple(
+        Choice(format_duration(length), f"Snooze {short_duration(length.total_seconds())}") for length in SNOOZE_CHOICES))
 
 
 @dataclass(frozen=True)
@@ -165,14 +189,14 @@ def short_duration(seconds: float) -> str:
     return f"{hours // 24} d"
 
 
-def reminder_view(state: HandoffState) -> ReminderView | None:
+def reminder_view(state: HandoffState, now: datetime) -> ReminderView | None:
     if state.status != "open" or state.intent != "escalate":
         return None
     if state.overdue_at is not None:
         since = state.reminders_from or state.escalated_at or state.created_at
         return ReminderView("overdue", f"unclaimed for {short_duration((state.overdue_at - since).total_seconds())}",
                             state.overdue_at)
-    if state.snoozed_until is not None:
+    if state.snoozed_until is not None and state.snoozed_until > now:  # an ended snooze is never shown
         return ReminderView("snoozed", "until", state.snoozed_until)
     return None
 
@@ -182,7 +206,7 @@ def buttons_for(state: HandoffState) -> tuple[Button, ...]:
     if state.intent == "park" and state.status == "open":
         return (Button("escalate_now", "Escalate now", value, "primary"),)
     if state.status == "open":
-        return (Button("pickup", "Pick Up", value, "primary"), Button("snooze", SNOOZE_LABEL, value))
+        return (Button("pickup", "Pick Up", value, "primary"), snooze_button(value))
     if state.status == "claimed":
         return (Button("release", "Release", value), Button("resolve", "Resolve", value, "primary"))
     return ()
@@ -254,6 +278,6 @@ def build_card_view(state: HandoffState, *, now: datetime) -> CardView:
         claim_delay=claim_delay,
         buttons=buttons_for(state),
         version=state.version,
-        reminder=reminder_view(state),
+        reminder=reminder_view(state, now),
         notice=_clean(state.notice or "", LIST_ITEM_CHARS),
     ))

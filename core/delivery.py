@@ -58,6 +58,16 @@ class Reply:
     detail: Mapping[str, Any] = field(default_factory=dict)  # the job's payload (waited_s, step, key ...)
 
 
+@dataclass(frozen=True)
+class ContactEmail:
+    """What a platform says a person's email is. `email` None: it gave none; `missing` then names what the
+    installation lacks when that is why (e.g. a Slack scope), so admins can be told; None when the person
+    simply has no address the bot may see."""
+
+    email: str | None
+    missing: str | None = None
+
+
 class CardDelivery(Protocol):
     platform: str  # the workspace platform this port serves: "slack", "teams"
     pace: Pace  # how fast one channel may receive posts
@@ -76,6 +86,33 @@ class CardDelivery(Protocol):
 
     async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
         """A second copy of the card was posted: edit it into "duplicate of …" (no live Pick Up)."""
+
+    async def contact_email(self, state: HandoffState, person: Person) -> ContactEmail:
+        """The person's email as the platform gives it (for mapping them to a PSA member). A platform
+        that cannot answer now raises RetryLater; one that answers without an address returns None."""
+
+    async def shown_name(self, state: HandoffState, person: Person) -> str:
+        """The person's name as the platform shows it to people (Slack's display name, not the username a
+        click carries); the stored name when the platform cannot say."""
+
+
+async def copy_seen(handoffs: Handoffs, state: HandoffState, seen: PostedCard) -> bool:
+    """Someone acted on a message of this handoff's card that is not its recorded card: a copy posted by
+    a try whose answer was lost (where the platform cannot be searched, this is where the copy is found).
+    Queue its retirement into "duplicate of …" (once per copy); True when `seen` is such a copy."""
+    card = state.card
+    if card is None or not card.message_ref or seen.message_ref == card.message_ref:
+        return False  # no recorded card yet (this may be it, about to be recorded), or it is the card
+    clock = handoffs.clock
+    async with handoffs.db.transaction() as conn:
+        await outbox.enqueue_all(conn, [job_kinds.card_duplicate(
+            state.id, message_ref=seen.message_ref, conversation_ref=seen.conversation_ref,
+            service_url=seen.service_url, now=clock())])
+        await store.insert_event(
+            conn, workspace_id=state.workspace.id, handoff_id=state.id, kind="card_duplicate_found",
+            data={"message_ref": seen.message_ref, "live": card.message_ref}, now=clock(),
+        )
+    return True
 
 
 class Deliveries:
@@ -173,12 +210,9 @@ class Deliveries:
             if recorded is not None and recorded != posted.message_ref:
                 # Another try posted and recorded the card first (a Teams post can't be looked for):
                 # ours is a second live copy; a job of its own turns it into "duplicate of …".
-                await outbox.enqueue_all(conn, [outbox.job(
-                    job_kinds.CARD_DUPLICATE, handoff_id=state.id, now=clock(),
-                    payload={"message_ref": posted.message_ref, "conversation_ref": posted.conversation_ref,
-                             "service_url": posted.service_url},
-                    dedupe_key=f"duplicate:{state.id}:{posted.message_ref}",
-                )])
+                await outbox.enqueue_all(conn, [job_kinds.card_duplicate(
+                    state.id, message_ref=posted.message_ref, conversation_ref=posted.conversation_ref,
+                    service_url=posted.service_url, now=clock())])
                 return False
             values = {
                 "message_ref": posted.message_ref,

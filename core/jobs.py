@@ -50,13 +50,24 @@ def card_sync(handoff_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
     return outbox.job(CARD_SYNC, handoff_id=handoff_id, dedupe_key=card_key(handoff_id), now=now)
 
 
+def card_duplicate(handoff_id: uuid.UUID, *, message_ref: str, conversation_ref: str | None,
+                   service_url: str | None, now: datetime) -> dict[str, Any]:
+    """The job that turns a second copy of a handoff's card into "duplicate of …" (once per copy)."""
+    return outbox.job(
+        CARD_DUPLICATE, handoff_id=handoff_id, now=now,
+        payload={"message_ref": message_ref, "conversation_ref": conversation_ref, "service_url": service_url},
+        dedupe_key=f"duplicate:{handoff_id}:{message_ref}",
+    )
+
+
 # --- reminders (core/reminders.py runs them) ------------------------------------------------
 
 REMIND = "remind.step"  # the step-th nudge of an unclaimed escalation
 FIRST_ACTION_NUDGE = "remind.first_action"  # the owner has done nothing visible yet
 ASSESS_DEADLINE = "assess.deadline"  # show the labelled fallback while the model is still awaited
+SNOOZE_END = "remind.snooze_end"  # a snooze ran out: the card stops saying "snoozed until"
 # Jobs that wait for a time rather than for work: "nothing left to do" does not wait for them.
-TIMER_KINDS = frozenset({REMIND, FIRST_ACTION_NUDGE, ASSESS_DEADLINE})
+TIMER_KINDS = frozenset({REMIND, FIRST_ACTION_NUDGE, ASSESS_DEADLINE, SNOOZE_END})
 
 
 def epoch_ms(when: datetime) -> int:
@@ -86,6 +97,15 @@ def first_action_nudge(
         dedupe_key=f"first_action:{handoff_id}:{epoch_ms(claimed_at)}",
         run_after=due,
         now=now,
+    )
+
+
+def snooze_end(handoff_id: uuid.UUID, *, until: datetime, now: datetime) -> dict[str, Any]:
+    """Due when a snooze runs out. Keyed by its end, so a replay adds nothing and a later snooze's own job
+    takes over (this one then finds the snooze moved and does nothing)."""
+    return outbox.job(
+        SNOOZE_END, handoff_id=handoff_id, payload={"until_ms": epoch_ms(until)},
+        dedupe_key=f"snooze_end:{handoff_id}:{epoch_ms(until)}", run_after=until, now=now,
     )
 
 

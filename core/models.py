@@ -41,6 +41,7 @@ class Person:
     display_name: str
     role: str
     chat_id: str | None = None  # see PersonKey
+    email: str | None = None  # as the platform gave it, once asked (PSA assignment); None until then
 
     @property
     def address(self) -> str:
@@ -119,12 +120,16 @@ class Lost:
     handoff: HandoffState
     winner: Person
     claimed_at: datetime
+    # The first time this person lost this handoff to this winner (the conflict record's key was new):
+    # they are told privately then and only then, so a Slack retry or a double click tells them once.
+    first: bool = True
 
 
 # self_target: an escalation may not name its own author as the senior to notify.
+# snooze_choice: a snooze length the card no longer offers (a card posted before the choices changed).
 RefusalReason = Literal[
     "own_escalation", "viewer", "not_open", "not_found", "not_owner", "not_author", "self_target",
-    "not_author_or_admin", "not_admin", "invalid", "other_workspace",
+    "not_author_or_admin", "not_admin", "invalid", "other_workspace", "snooze_choice",
 ]
 
 

@@ -38,7 +38,8 @@ class Nudges:
         self.handoffs = handoffs
 
     def job_kinds(self) -> dict[str, JobKind]:
-        return {job_kinds.REMIND: JobKind(self.step), job_kinds.FIRST_ACTION_NUDGE: JobKind(self.first_action)}
+        return {job_kinds.REMIND: JobKind(self.step), job_kinds.FIRST_ACTION_NUDGE: JobKind(self.first_action),
+                job_kinds.SNOOZE_END: JobKind(self.snooze_end)}
 
     async def step(self, job: Job) -> None:
         now = self.handoffs.clock()
@@ -107,6 +108,21 @@ class Nudges:
         this_due, next_due = policy.due_after(step, urgency), policy.due_after(step + 1, urgency)
         due = max(row["reminders_from"] + next_due, now + (next_due - this_due))
         return job_kinds.remind_step(row["id"], base=row["reminders_from"], step=step + 1, due=due, now=now)
+
+    async def snooze_end(self, job: Job) -> None:
+        """A snooze ran out: clear it, if it is still this one, so the card is re-rendered without it."""
+        now = self.handoffs.clock()
+        async with self.handoffs.db.transaction() as conn:
+            row = await reminders_db.lock_handoff(conn, job.handoff_id)
+            until = row["snoozed_until"] if row is not None else None
+            if until is None or epoch_ms(until) != int(job.payload["until_ms"]):
+                return  # released, snoozed again (that snooze has its own job) or gone
+            if until > now:  # this replica's clock is behind the one that scheduled it
+                raise RetryLater("snooze not over yet", delay_s=(until - now).total_seconds(), attempt_used=False)
+            if await reminders_db.end_snooze(conn, handoff_id=row["id"], until=until, now=now) is not None:
+                await store.insert_event(conn, workspace_id=row["workspace_id"], handoff_id=row["id"],
+                                         kind="snooze_ended", data={"until": until.isoformat()}, now=now)
+                await outbox.enqueue_all(conn, [job_kinds.card_sync(row["id"], now=now)])
 
     async def first_action(self, job: Job) -> None:
         """The owner picked it up and has done nothing visible since: tell them privately, once."""

@@ -6,11 +6,13 @@ The nudges themselves are jobs (core/nudges.py); these only change what those jo
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from core import jobs as job_kinds
 from core.models import PersonKey, Refused, ReminderSchedule, Snoozed, WorkspaceKey
 from core.rows import handoff_from_row
-from core.schedule import ScheduleError, format_schedule, parse_schedule
+from core.schedule import ScheduleError, format_schedule, parse_schedule, snooze_for
 from core.scope import Scoped
 from db import reminders as reminders_db
 from db import outbox, store
@@ -19,10 +21,15 @@ SCHEDULE_SETTING = "reminders"
 
 
 class ReminderCommands(Scoped):
-    async def snooze(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID) -> Snoozed | Refused:
-        """The author or an admin holds this escalation's reminders off for one snooze period."""
+    async def snooze(self, *, workspace: WorkspaceKey, person: PersonKey, handoff_id: uuid.UUID,
+                     choice: str | None = None) -> Snoozed | Refused:
+        """The author or an admin holds this escalation's reminders off for one of SNOOZE_CHOICES (`choice`:
+        '30m', '1h', '4h'; none: the policy's default). When it runs out a job re-renders the card."""
         now = self.clock()
-        until = now + self.reminders.snooze
+        length = snooze_for(choice, default=self.reminders.snooze)
+        if length is None:
+            return Refused("snooze_choice")
+        until = now + length
         async with self._transaction() as conn:
             ws_id = await self._workspace_id(conn, workspace)
             actor = await self._person(conn, ws_id, person)
@@ -41,7 +48,8 @@ class ReminderCommands(Scoped):
                 conn, workspace_id=ws_id, handoff_id=handoff_id, kind="snoozed", actor_id=actor.id,
                 data={"until": until.isoformat()}, now=now,
             )
-            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now)])
+            await outbox.enqueue_all(conn, [job_kinds.card_sync(handoff_id, now=now),
+                                            job_kinds.snooze_end(handoff_id, until=until, now=now)])
             return Snoozed(state, until)
 
     async def reminder_schedule(self, *, workspace: WorkspaceKey) -> ReminderSchedule:
@@ -76,3 +84,16 @@ class ReminderCommands(Scoped):
             )
         policy = self.reminders.with_steps(value)
         return ReminderSchedule(format_schedule(policy.steps), is_default=value is None)
+
+    async def _reminder_jobs(
+        self, conn, ws_id: int, handoff_id: uuid.UUID, *, base: datetime, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The first reminder step, on the workspace's schedule (or the default), scaled by urgency."""
+        settings = await reminders_db.workspace_settings(conn, ws_id)
+        policy = self.reminders.with_steps(settings.get("reminders"))
+        row = await store.load_handoff(conn, handoff_id)
+        urgency = (row["snapshot"] or {}).get("urgency", "normal") if row is not None else "normal"
+        due = policy.due_after(0, urgency)
+        if due is None:
+            return []
+        return [job_kinds.remind_step(handoff_id, base=base, step=0, due=base + due, now=now)]

@@ -19,6 +19,7 @@ def person_from_row(row: Any, prefix: str = "") -> Person | None:
         display_name=row[f"{p}display_name"],
         role=row[f"{p}role"],
         chat_id=row.get(f"{p}chat_id") if hasattr(row, "get") else None,
+        email=row.get(f"{p}email") if hasattr(row, "get") else None,
     )
 
 

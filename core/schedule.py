@@ -16,6 +16,10 @@ URGENCY_FACTORS = {"critical": 0.25, "high": 0.5, "normal": 1.0, "low": 2.0}
 DEFAULT_REMINDERS = "10m,30m,60m"
 DEFAULT_FIRST_ACTION_NUDGE = "15m"
 MAX_STEPS = 10
+# How long a snooze may hold reminders off: the choices offered on the card and under each nudge, on
+# both platforms. A plain "snooze" without a choice (a button on a card posted before the choices) is 1 h.
+SNOOZE_CHOICES = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=4))
+DEFAULT_SNOOZE = timedelta(hours=1)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$", re.IGNORECASE)
@@ -58,6 +62,17 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds:g}s"
 
 
+def snooze_for(choice: str | None, *, default: timedelta = DEFAULT_SNOOZE) -> timedelta | None:
+    """The snooze a button asked for ('30m', '1h', '4h'; none: `default`), or None if it is not offered."""
+    if not choice:
+        return default
+    try:
+        wanted = parse_duration(choice)
+    except ScheduleError:
+        return None
+    return wanted if wanted in SNOOZE_CHOICES else None
+
+
 def format_schedule(steps: tuple[timedelta, ...]) -> str:
     return ",".join(format_duration(s) for s in steps)
 
@@ -68,7 +83,7 @@ class ReminderPolicy:
 
     steps: tuple[timedelta, ...] = parse_schedule(DEFAULT_REMINDERS)
     first_action: timedelta = parse_duration(DEFAULT_FIRST_ACTION_NUDGE)
-    snooze: timedelta = timedelta(hours=1)
+    snooze: timedelta = DEFAULT_SNOOZE
 
     def with_steps(self, schedule: str | None) -> ReminderPolicy:
         """This policy with a workspace's own schedule (ignored if it no longer parses)."""

@@ -85,8 +85,24 @@ class Scoped:
         return person
 
     async def _person_id(self, conn, workspace_id: int, key: PersonKey) -> int:
+        cached = self._cached_person_id(workspace_id, key)
+        return cached if cached is not None else (await self._person(conn, workspace_id, key)).id
+
+    def _cached_person_id(self, workspace_id: int, key: PersonKey) -> int | None:
+        """The person's id, unless unknown or their name or chat id changed (the upsert records it)."""
         cached = self._person_ids.get((workspace_id, key.external_id))
         if cached is not None and (not key.display_name or key.display_name == cached[1]) \
                 and (not key.chat_id or key.chat_id == cached[2]):
             return cached[0]
-        return (await self._person(conn, workspace_id, key)).id
+        return None
+
+    async def _ids(self, workspace: WorkspaceKey, person: PersonKey) -> tuple[int, int]:
+        """The workspace's and the person's ids for a call that needs nothing else: from the caches,
+        else learned by their upserts, committed before the caller uses them."""
+        ws_id = self._workspace_ids.get((workspace.platform, workspace.external_id))
+        person_id = self._cached_person_id(ws_id, person) if ws_id is not None else None
+        if ws_id is None or person_id is None:
+            async with self._transaction(one_statement=True) as conn:
+                ws_id = await self._workspace_id(conn, workspace)
+                person_id = await self._person_id(conn, ws_id, person)
+        return ws_id, person_id

@@ -56,32 +56,47 @@ class Snapshot:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+# What can be wrong with a field (cards/messages.field_error says it in words, on both platforms).
+REQUIRED, TOO_LONG, NOT_ONE_OF, UNKNOWN = "required", "too_long", "not_one_of", "unknown"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field's problem as values: which field, what is wrong, and the figures a person needs."""
+
+    field: str
+    code: str  # REQUIRED | TOO_LONG | NOT_ONE_OF | UNKNOWN
+    limit: int = 0  # TOO_LONG: the most characters allowed
+    length: int = 0  # TOO_LONG: how many there were
+    choices: tuple[str, ...] = ()  # NOT_ONE_OF: the values allowed
+
+
 @dataclass(frozen=True)
 class Invalid:
-    """Validation failed; `errors` maps each bad field to a message a person can act on."""
+    """Validation failed; `errors` maps each bad field to its problem. A `str` is a reason already worded
+    by an integration (a PSA's word on a ticket reference)."""
 
-    errors: dict[str, str]
+    errors: dict[str, FieldProblem | str]
 
 
 def validate_snapshot(fields: dict[str, Any]) -> Snapshot | Invalid:
     """Check user input against the limits; never raises for bad input."""
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldProblem | str] = {}
     clean: dict[str, str] = {}
     for name, (required, limit) in FIELD_LIMITS.items():
         raw = fields.get(name)
         value = strip_controls("" if raw is None else str(raw)).strip()  # no NUL, no U+202E, stored or shown
-        label = FIELD_LABELS[name]
         if required and not value:
-            errors[name] = f"{label} is required."
+            errors[name] = FieldProblem(name, REQUIRED)
         elif len(value) > limit:
-            errors[name] = f"{label} is {len(value):,} characters; the limit is {limit:,}."
+            errors[name] = FieldProblem(name, TOO_LONG, limit=limit, length=len(value))
         clean[name] = value
     urgency = str(fields.get("urgency") or "normal").strip().lower()
     if urgency not in URGENCIES:
-        errors["urgency"] = f"Urgency must be one of: {', '.join(URGENCIES)}."
+        errors["urgency"] = FieldProblem("urgency", NOT_ONE_OF, choices=URGENCIES)
     unknown = set(fields) - set(FIELD_LIMITS) - {"urgency"}
     for name in sorted(unknown):
-        errors[name] = f"Unknown field {name!r}."
+        errors[name] = FieldProblem(name, UNKNOWN)
     if errors:
         return Invalid(errors)
     return Snapshot(urgency=urgency, **clean)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
+from db.compiled import DriverStatement
 from db.errors import DatabaseConfigError, DatabaseUnavailable
 from db.outbox import JOBS_ENQUEUED, NotifySender
 
@@ -115,15 +118,50 @@ class Database:
         except DatabaseUnavailable:
             raise
         except Exception as error:
-            if _is_connection_error(error):
-                raise DatabaseUnavailable(
-                    f"database unreachable ({describe_url(self.url)}): {error.__class__.__name__}: "
-                    f"{str(error).splitlines()[0] if str(error) else ''}"
-                ) from error
+            self._raise_unavailable(error)
             raise
         if enqueued:
-            for wake in self.on_jobs_committed:
-                wake()
+            self._jobs_committed()
+
+    async def fetch_one(
+        self, statement: DriverStatement, params: Mapping[str, Any], *, enqueues: bool = False
+    ) -> dict[str, Any] | None:
+        """PostgreSQL: run one statement that is whole by itself (its own transaction, in autocommit) on
+        a pooled connection's driver, skipping SQLAlchemy's execution path (db/compiled.py). A
+        connection that failed is invalidated, as SQLAlchemy would; `enqueues`: the statement adds
+        jobs when it returns a row, so workers are woken after it."""
+        try:
+            fairy = await self.engine.raw_connection()
+            try:
+                driver = fairy.driver_connection
+                record = await driver.fetchrow(statement.sql, *statement.args(params))
+            except BaseException as error:
+                # Closed, or cancelled mid-statement (the connection's state is unknown): never reused.
+                if driver.is_closed() or not isinstance(error, Exception):
+                    await greenlet_spawn(fairy.invalidate)
+                raise
+            finally:
+                await greenlet_spawn(fairy.close)
+        except Exception as error:
+            self._raise_unavailable(error)
+            raise
+        if record is None:
+            return None
+        if enqueues:
+            self._jobs_committed()
+        return statement.row(record)
+
+    def _raise_unavailable(self, error: Exception) -> None:
+        """Connection-level failures surface as DatabaseUnavailable so callers can answer plainly."""
+        if _is_connection_error(error):
+            raise DatabaseUnavailable(
+                f"database unreachable ({describe_url(self.url)}): {error.__class__.__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}"
+            ) from error
+
+    def _jobs_committed(self) -> None:
+        for wake in self.on_jobs_committed:
+            wake()
 
     @asynccontextmanager
     async def _connection(self, autocommit: bool) -> AsyncIterator[AsyncConnection]:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +23,12 @@ async def save_connection(
     stmt = stmt.on_conflict_do_update(index_elements=["workspace_id"],
                                       set_={k: stmt.excluded[k] for k in values if k != "workspace_id"})
     await conn.execute(stmt)
+
+
+async def delete_connection(conn: AsyncConnection, *, workspace_id: int) -> bool:
+    """Remove a workspace's stored connection; False when it had none."""
+    result = await conn.execute(delete(psa_connections).where(psa_connections.c.workspace_id == workspace_id))
+    return result.rowcount > 0
 
 
 async def get_connection(conn: AsyncConnection, *, workspace_id: int) -> RowMapping | None:

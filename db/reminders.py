@@ -78,6 +78,18 @@ async def snooze(
     return (await conn.execute(stmt)).scalar_one_or_none() is not None
 
 
+async def end_snooze(conn: AsyncConnection, *, handoff_id: uuid.UUID, until: datetime, now: datetime) -> int | None:
+    """Clear a snooze that ran out, if it is still the one that ends at `until` (not re-snoozed, not
+    released): the card changes, so the version moves. The new version, or None if nothing changed."""
+    stmt = (
+        update(handoffs)
+        .where(handoffs.c.id == handoff_id, handoffs.c.snoozed_until == until)
+        .values(snoozed_until=None, version=handoffs.c.version + 1, updated_at=now)
+        .returning(handoffs.c.version)
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
 async def admin_ids(conn: AsyncConnection, *, workspace_id: int) -> list[int]:
     stmt = select(people.c.id).where(people.c.workspace_id == workspace_id, people.c.role == "admin").order_by(people.c.id)
     return list((await conn.execute(stmt)).scalars().all())

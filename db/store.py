@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, select, text, union_all, update
+from sqlalchemy import Select, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import outbox
 from db.tables import cards, events, handoffs, people, workspaces
-from db.tables import jobs as jobs_table
 
 # Still waiting for the model: "interim" is the labelled fallback shown after the deadline.
 OPEN_ASSESSMENT_STATES = ("pending", "interim")
@@ -106,6 +104,10 @@ async def set_role(conn: AsyncConnection, *, person_id: int, role: str) -> None:
     await conn.execute(update(people).where(people.c.id == person_id).values(role=role))
 
 
+async def set_person_email(conn: AsyncConnection, *, person_id: int, email: str) -> None:
+    await conn.execute(update(people).where(people.c.id == person_id).values(email=email))
+
+
 async def list_admins(conn: AsyncConnection, *, workspace_id: int) -> Sequence[RowMapping]:
     query = select(people).where(people.c.workspace_id == workspace_id, people.c.role == "admin").order_by(people.c.id)
     return (await conn.execute(query)).mappings().all()
@@ -118,38 +120,30 @@ _target = people.alias("target")
 _claimer = people.alias("claimer")
 
 
+def _labelled(table, prefix: str, names: tuple[str, ...]) -> list:
+    return [table.c[name].label(f"{prefix}_{name}") for name in names]
+
+
 def _person_columns(alias, prefix: str) -> list:
-    return [
-        alias.c.id.label(f"{prefix}_id"),
-        alias.c.external_id.label(f"{prefix}_external_id"),
-        alias.c.display_name.label(f"{prefix}_display_name"),
-        alias.c.chat_id.label(f"{prefix}_chat_id"),
-        alias.c.role.label(f"{prefix}_role"),
-    ]
+    return _labelled(alias, prefix, ("id", "external_id", "display_name", "chat_id", "role"))
 
 
-def _handoff_view(source) -> Select:
+# What a view row carries of the workspace and the card (core/rows.py reads them by these labels).
+_WORKSPACE_COLUMNS = ("platform", "external_id", "name", "escalation_channel", "conversation_ref")
+_CARD_COLUMNS = ("id", "platform", "channel", "message_ref", "conversation_ref", "service_url", "rendered_version", "state")
+
+
+def handoff_view(source) -> Select:
     """A handoff with its workspace, people and card. `source` is the handoffs table, or a CTE with
     its columns (the rows a statement just changed, which the same statement cannot re-read)."""
     return (
         select(
             source,
-            workspaces.c.platform.label("ws_platform"),
-            workspaces.c.external_id.label("ws_external_id"),
-            workspaces.c.name.label("ws_name"),
-            workspaces.c.escalation_channel.label("ws_escalation_channel"),
-            workspaces.c.conversation_ref.label("ws_conversation_ref"),
+            *_labelled(workspaces, "ws", _WORKSPACE_COLUMNS),
             *_person_columns(_author, "p_author"),
             *_person_columns(_target, "p_target"),
             *_person_columns(_claimer, "p_claimer"),
-            cards.c.id.label("card_id"),
-            cards.c.platform.label("card_platform"),
-            cards.c.channel.label("card_channel"),
-            cards.c.message_ref.label("card_message_ref"),
-            cards.c.conversation_ref.label("card_conversation_ref"),
-            cards.c.service_url.label("card_service_url"),
-            cards.c.rendered_version.label("card_rendered_version"),
-            cards.c.state.label("card_state"),
+            *_labelled(cards, "card", _CARD_COLUMNS),
         )
         .join(workspaces, workspaces.c.id == source.c.workspace_id)
         .join(_author, _author.c.id == source.c.created_by)
@@ -159,7 +153,7 @@ def _handoff_view(source) -> Select:
     )
 
 
-_HANDOFF_VIEW = _handoff_view(handoffs)
+_HANDOFF_VIEW = handoff_view(handoffs)
 _HANDOFF_BY_ID = _HANDOFF_VIEW.where(handoffs.c.id == bindparam("handoff_id"))
 _HANDOFF_IN_WORKSPACE = _HANDOFF_BY_ID.where(handoffs.c.workspace_id == bindparam("workspace_id"))
 
@@ -188,110 +182,6 @@ async def find_handoff_id(conn: AsyncConnection, *, workspace_id: int, idempoten
         handoffs.c.workspace_id == workspace_id, handoffs.c.idempotency_key == idempotency_key
     )
     return (await conn.execute(stmt)).scalar_one_or_none()
-
-
-_CLAIM = (
-    update(handoffs)
-    .where(
-        handoffs.c.id == bindparam("b_handoff_id"),
-        handoffs.c.workspace_id == bindparam("b_workspace_id"),
-        handoffs.c.claimed_by.is_(None),
-        handoffs.c.created_by != bindparam("b_person_id"),
-        handoffs.c.status == "open",
-        handoffs.c.intent == "escalate",
-        ~exists().where(people.c.id == bindparam("b_person_id"), people.c.role == "viewer"),
-    )
-    .values(
-        status="claimed",
-        claimed_by=bindparam("b_person_id"),
-        claimed_at=bindparam("b_now"),
-        version=handoffs.c.version + 1,
-        updated_at=bindparam("b_now"),
-    )
-    .returning(*handoffs.c)
-)
-
-
-async def claim_handoff(
-    conn: AsyncConnection,
-    *,
-    handoff_id: uuid.UUID,
-    workspace_id: int,
-    person_id: int,
-    now: datetime,
-    event: dict[str, Any],
-    jobs: list[dict[str, Any]],
-    in_steps: bool = False,
-) -> RowMapping | None:
-    """The single-winner claim: one conditional UPDATE whose row count decides (DESIGN invariant 2),
-    and only if it won, the `event` row (see event_row) and the `jobs` rows (outbox.job) it causes.
-    Returns the claimed handoff (as load_handoff), or None if it lost.
-
-    Viewers, the author, other workspaces and anything not open all fail the WHERE clause.
-    PostgreSQL: all of it is one statement (data-modifying CTEs), so a caller in
-    Database.transaction(one_statement=True) pays one round trip. SQLite has no such CTEs: the same
-    UPDATE, then the inserts and the read, in the caller's transaction; `in_steps=True` takes that
-    path on PostgreSQL too (bench/claims.py's "before" figure).
-    """
-    if in_steps or conn.dialect.name != "postgresql":
-        return await _claim_in_steps(
-            conn, handoff_id=handoff_id, workspace_id=workspace_id, person_id=person_id, now=now, event=event, jobs=jobs
-        )
-    params = {"b_handoff_id": handoff_id, "b_workspace_id": workspace_id, "b_person_id": person_id, "b_now": now}
-    params.update({f"e_{name}": value for name, value in event.items()})
-    for i, row in enumerate(jobs):
-        params.update({f"j{i}_{name}": value for name, value in row.items()})
-    shape = (tuple(event), tuple(tuple(row) for row in jobs))
-    stmt = _CLAIM_STATEMENTS.get(shape)
-    if stmt is None:
-        stmt = _CLAIM_STATEMENTS[shape] = _claim_statement(*shape)
-    row = (await conn.execute(stmt, params)).mappings().first()
-    if row is not None and jobs:
-        outbox.mark_enqueued(conn)
-    return row
-
-
-_CLAIM_STATEMENTS: dict[tuple, Select] = {}  # built once per shape of event and jobs
-
-
-def _claim_statement(event: tuple[str, ...], jobs: tuple[tuple[str, ...], ...]) -> Select:
-    """PostgreSQL: WITH claimed AS (the conditional UPDATE), INSERT the event and the jobs FROM
-    claimed (so nothing is written when it lost), SELECT the handoff view FROM claimed."""
-    claimed = _CLAIM.cte("claimed")
-    event_rows = _bound_row(events, event, "e_", claimed)
-    ctes = [pg_insert(events).from_select(list(event), event_rows).cte("claim_event")]
-    if jobs:
-        job_rows = union_all(*[_bound_row(jobs_table, row, f"j{i}_", claimed) for i, row in enumerate(jobs)])
-        ctes.append(
-            pg_insert(jobs_table)
-            .from_select(list(jobs[0]), job_rows)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=text("state = 'pending'"))
-            .cte("claim_jobs")
-        )
-    return _handoff_view(claimed).add_cte(*ctes)
-
-
-def _bound_row(table, names: tuple[str, ...], prefix: str, source) -> Select:
-    """SELECT one row of parameters, typed as the table's columns, once per row of `source`."""
-    return select(*[bindparam(prefix + name, type_=table.c[name].type) for name in names]).select_from(source)
-
-
-async def _claim_in_steps(
-    conn: AsyncConnection,
-    *,
-    handoff_id: uuid.UUID,
-    workspace_id: int,
-    person_id: int,
-    now: datetime,
-    event: dict[str, Any],
-    jobs: list[dict[str, Any]],
-) -> RowMapping | None:
-    params = {"b_handoff_id": handoff_id, "b_workspace_id": workspace_id, "b_person_id": person_id, "b_now": now}
-    if (await conn.execute(_CLAIM, params)).first() is None:
-        return None
-    await conn.execute(_INSERT_EVENT[conn.dialect.name], [event])
-    await outbox.enqueue_all(conn, jobs)
-    return await load_handoff(conn, handoff_id)
 
 
 async def transition_handoff(
@@ -459,7 +349,7 @@ def event_row(
     data: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
 ) -> dict[str, Any]:
-    """One row of the trail, for insert_event or a statement that writes it along (claim_handoff)."""
+    """One row of the trail, for insert_event_row or a statement that writes it along (db.claims)."""
     return {
         "workspace_id": workspace_id,
         "handoff_id": handoff_id,
@@ -474,7 +364,12 @@ def event_row(
 async def insert_event(conn: AsyncConnection, **fields: Any) -> bool:
     """Append to the trail (see event_row for the fields). With a dedupe_key, a second insert of the
     same key changes nothing."""
-    return (await conn.execute(_INSERT_EVENT[conn.dialect.name], event_row(**fields))).rowcount == 1
+    return await insert_event_row(conn, event_row(**fields))
+
+
+async def insert_event_row(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """insert_event for a row event_row made."""
+    return (await conn.execute(_INSERT_EVENT[conn.dialect.name], row)).rowcount == 1
 
 
 async def list_events(conn: AsyncConnection, *, handoff_id: uuid.UUID) -> Sequence[RowMapping]:

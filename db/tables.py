@@ -75,6 +75,8 @@ people = Table(
     Column("display_name", String(256), nullable=False),
     # The id the platform addresses them by in messages when it is not external_id (Teams: `29:…`).
     Column("chat_id", String(128), nullable=True),
+    # What the platform gives as their email (asked for lazily, for PSA assignment); NULL until then.
+    Column("email", String(320), nullable=True),
     Column("role", String(16), nullable=False, server_default="engineer"),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "external_id", name="uq_people_workspace_external"),

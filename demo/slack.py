@@ -62,7 +62,8 @@ def blocks_as_text(blocks: list[dict]) -> list[str]:
                 else:
                     lines.append("".join(e.get("text", "") for e in element["elements"]).rstrip())
         elif kind == "actions":
-            lines.append("  ".join(f"[ {e['text']['text']} ]" for e in block["elements"]))
+            lines.append("  ".join(f"[ {e['text']['text']} ]" if "text" in e else f"[ {e['placeholder']['text']} ▾ ]"
+                                   for e in block["elements"]))
         elif kind == "divider":
             lines.append("─" * 40)
     return lines

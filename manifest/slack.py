@@ -19,8 +19,11 @@ THREAD_SHORTCUT = "escalate_thread"  # the message shortcut's callback id
 # "Escalate this thread" (conversations.replies), finding a card or reply a retried post already made, and
 # `/escalate setup` checking the bot is in the channel an admin picks (conversations.history answers
 # not_in_channel); im:write / im:history -> finding a direct message a retried post already sent
-# (conversations.open + conversations.history on the bot's IM); users:read -> names in conflict replies.
-BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "im:history", "im:write", "users:read"]
+# (conversations.open + conversations.history on the bot's IM); users:read -> names in conflict replies;
+# users:read.email -> the email in users.info's profile, to make the senior who picks up the ticket's owner
+# in the PSA (HANDOFF_PSA_ASSIGN=true; https://api.slack.com/scopes/users:read.email, which needs users:read).
+BOT_SCOPES = ["commands", "chat:write", "channels:history", "groups:history", "im:history", "im:write", "users:read",
+              "users:read.email"]
 
 BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 

@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from cards.psa_messages import VENDORS
 from psa.client import BadRef, Ticket, TicketRef
 from psa.http import Exchange, PsaRejected, unless_missing
 
@@ -55,7 +56,7 @@ class AutotaskConfig:
 
 
 class Autotask:
-    vendor = "Autotask"
+    vendor = VENDORS["autotask"]
     note_limit = NOTE_LIMIT
 
     def __init__(self, config: AutotaskConfig, exchange: Exchange, *, zones: dict[str, str] | None = None) -> None:
@@ -69,7 +70,7 @@ class Autotask:
             return TicketRef("number", value)
         if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) > 0:
             return TicketRef("id", str(int(value)))
-        return BadRef("Autotask tickets look like T20261123.0042 (the ticket number) or a numeric ticket id.")
+        return BadRef(10)
 
     async def _base(self) -> str:
         if self.config.url:

@@ -16,9 +16,10 @@ class TicketRef:
 
 @dataclass(frozen=True)
 class BadRef:
-    """The reference cannot be a ticket of this PSA; `message` says what the PSA's form looks like."""
+    """The reference cannot be a ticket of this PSA (what its form looks like is said by the ticket field's
+    error, cards/psa_messages.py); `max_digits`: the longest number it takes."""
 
-    message: str
+    max_digits: int = 10
 
 
 @dataclass(frozen=True)
@@ -54,4 +55,4 @@ def digits_ref(text: str, *, vendor: str, max_digits: int = 10) -> TicketRef | B
     value = text.strip().removeprefix("#")
     if value.isascii() and value.isdigit() and len(value) <= max_digits and int(value) > 0:
         return TicketRef("id", str(int(value)))
-    return BadRef(f"{vendor} ticket numbers are digits only, like 123456 (at most {max_digits} digits).")
+    return BadRef(max_digits)

@@ -13,21 +13,12 @@ from typing import Any
 import aiohttp
 from cryptography.fernet import Fernet, InvalidToken
 
+from core.psa_form import ASSIGN, FIELDS, KINDS, OPTIONAL  # the form's rules: which settings each PSA needs
 from psa.autotask import DISCOVERY_URL, Autotask, AutotaskConfig
 from psa.client import PsaClient
 from psa.connectwise import ConnectWise, ConnectWiseConfig
 from psa.halo import Halo, HaloConfig
 from psa.http import Exchange
-
-KINDS = ("connectwise", "autotask", "halo")
-# Which settings each PSA needs: (plain fields, secret fields). Optional ones are listed in OPTIONAL.
-FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "connectwise": (("url", "company", "public_key", "client_id"), ("private_key",)),
-    "autotask": (("username", "integration_code", "url", "discovery_url"), ("secret",)),
-    "halo": (("url", "auth_url", "client_id", "tenant"), ("client_secret",)),
-}
-OPTIONAL = {"autotask": {"url", "discovery_url", "integration_code"}, "halo": {"tenant"}}
-SECRET_FIELDS_AUTOTASK_ALSO = ("integration_code",)  # kept out of logs like a secret
 
 
 class ConfigError(ValueError):
@@ -39,6 +30,7 @@ class PsaConnection:
     kind: str
     settings: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    assign: bool | None = None  # the workspace's choice; None: HANDOFF_PSA_ASSIGN decides (psa/directory.py)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -47,8 +39,6 @@ class PsaConnection:
         optional = OPTIONAL.get(self.kind, set())
         missing = [n for n in plain if n not in optional and not self.settings.get(n)]
         missing += [n for n in secret if not self.secrets.get(n)]
-        if self.kind == "autotask" and not self.settings.get("integration_code"):
-            missing.append("integration_code")
         if missing:
             names = ", ".join(f"HANDOFF_PSA_{n.upper()}" for n in missing)
             raise ConfigError(f"the {self.kind} connection is missing {names}")
@@ -59,8 +49,7 @@ class PsaConnection:
         return f"{self.kind} at {where}"
 
     def secret_values(self) -> tuple[str, ...]:
-        extra = tuple(self.settings.get(n, "") for n in SECRET_FIELDS_AUTOTASK_ALSO) if self.kind == "autotask" else ()
-        return tuple(v for v in (*self.secrets.values(), *extra) if v)
+        return tuple(v for v in self.secrets.values() if v)
 
     def client(self, session: aiohttp.ClientSession, *, timeout_s: float, cache: dict[str, Any]) -> PsaClient:
         """A client over `session`; `cache` keeps discovered zones and tokens between jobs."""
@@ -70,7 +59,7 @@ class PsaConnection:
                                        private_key=k["private_key"], client_id=s["client_id"])
             return ConnectWise(config, Exchange(session, "ConnectWise", timeout_s, config.secrets))
         if self.kind == "autotask":
-            config = AutotaskConfig(username=s["username"], secret=k["secret"], integration_code=s["integration_code"],
+            config = AutotaskConfig(username=s["username"], secret=k["secret"], integration_code=k["integration_code"],
                                     url=s.get("url") or None, discovery_url=s.get("discovery_url") or DISCOVERY_URL)
             return Autotask(config, Exchange(session, "Autotask", timeout_s, config.secrets),
                             zones=cache.setdefault("zones", {}))
@@ -109,11 +98,23 @@ class Vault:
 
     def seal(self, connection: PsaConnection) -> dict[str, Any]:
         token = self._fernet.encrypt(json.dumps(connection.secrets).encode()).decode()
-        return {"kind": connection.kind, "settings": dict(connection.settings), "secrets": token}
+        switch = {} if connection.assign is None else {ASSIGN: connection.assign}
+        return {"kind": connection.kind, "settings": {**connection.settings, **switch}, "secrets": token}
 
     def open(self, row: dict[str, Any]) -> PsaConnection:
         try:
             secrets = json.loads(self._fernet.decrypt(str(row["secrets"]).encode()))
         except InvalidToken:
             raise ConfigError("the stored PSA credentials cannot be read with this HANDOFF_SECRET_KEY") from None
-        return PsaConnection(row["kind"], dict(row["settings"] or {}), secrets)
+        settings = dict(row["settings"] or {})
+        assign = settings.pop(ASSIGN, None)
+        return PsaConnection(row["kind"], *_secrets_apart(row["kind"], settings, secrets),
+                             assign=assign if isinstance(assign, bool) else None)
+
+
+def _secrets_apart(kind: str, settings: dict[str, str], secrets: dict[str, str]) -> tuple[dict, dict]:
+    """A row saved before a field became secret (Autotask's tracking identifier was a plain setting) keeps
+    it among the settings: read it as the secret it is (the next save seals it)."""
+    secret_fields = FIELDS.get(kind, ((), ()))[1]
+    moved = {n: settings.pop(n) for n in secret_fields if n in settings}
+    return settings, {**moved, **secrets}

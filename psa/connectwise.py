@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from cards.psa_messages import VENDORS
 from psa.client import BadRef, Ticket, TicketRef, digits_ref
 from psa.http import Exchange, unless_missing
 
@@ -47,7 +48,7 @@ class ConnectWiseConfig:
 
 
 class ConnectWise:
-    vendor = "ConnectWise"
+    vendor = VENDORS["connectwise"]
     note_limit = NOTE_LIMIT
 
     def __init__(self, config: ConnectWiseConfig, exchange: Exchange) -> None:

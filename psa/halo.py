@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from cards.psa_messages import VENDORS
 from psa.client import BadRef, Ticket, TicketRef, digits_ref
 from psa.http import Exchange, PsaRejected, unless_missing
 
@@ -42,7 +43,7 @@ class HaloConfig:
 
 
 class Halo:
-    vendor = "Halo"
+    vendor = VENDORS["halo"]
     note_limit = NOTE_LIMIT
 
     def __init__(self, config: HaloConfig, exchange: Exchange, *, tokens: dict | None = None) -> None:

@@ -3,6 +3,7 @@
 - connection refused, timeouts, a dropped connection, 429 and 5xx  -> PsaUnavailable (RetryLater,
   with the server's Retry-After when it sends one, capped);
 - 401 / 403  -> PsaRejected "PSA rejected the credentials (401)" (final: retrying cannot help);
+(the sentences admins read are cards/psa_messages.py's);
 - 404        -> PsaRejected "... not found (404)";
 - other 4xx  -> PsaRejected with the vendor's message (redacted);
 - a 2xx/4xx answer that is HTML (a login page, a wrong base URL) -> PsaRejected that says so.
@@ -21,13 +22,19 @@ from typing import Any
 
 import aiohttp
 
+from cards.psa_messages import credentials_rejected, unreachable
 from core.errors import PermanentFailure, RetryLater
 
 RETRY_AFTER_CAP_S = 600.0
 
 
 class PsaUnavailable(RetryLater):
-    """The PSA could not answer now (down, slow, rate-limited): the job tries again later."""
+    """The PSA could not answer now (down, slow, rate-limited): the job tries again later. `str()` is
+    "Couldn't reach <vendor> (<why>)" (cards/psa_messages.unreachable); `why` alone for other sentences."""
+
+    def __init__(self, vendor: str, why: str, *, delay_s: float | None = None) -> None:
+        super().__init__(unreachable(vendor, why), delay_s=delay_s)
+        self.why = why
 
 
 class PsaRejected(PermanentFailure):
@@ -101,19 +108,19 @@ class Exchange:
                 body = await response.read()
                 return self._sort(response, body, what)
         except aiohttp.ClientConnectorError as error:
-            raise PsaUnavailable(f"{self.vendor} is unreachable ({error.__class__.__name__})") from None
+            raise PsaUnavailable(self.vendor, error.__class__.__name__) from None
         except (asyncio.TimeoutError, TimeoutError):
-            raise PsaUnavailable(f"{self.vendor} did not answer within {self.timeout_s:g}s") from None
+            raise PsaUnavailable(self.vendor, f"no answer within {self.timeout_s:g}s") from None
         except aiohttp.ClientError as error:  # dropped connection, broken payload: maybe it was recorded
-            raise PsaUnavailable(f"{self.vendor} dropped the connection ({error.__class__.__name__})") from None
+            raise PsaUnavailable(self.vendor, f"connection dropped: {error.__class__.__name__}") from None
 
     def _sort(self, response: aiohttp.ClientResponse, body: bytes, what: str) -> Any:
         status = response.status
         if status == 429 or status >= 500:
             delay = retry_after_s(response.headers.get("Retry-After"))
-            raise PsaUnavailable(f"{self.vendor} answered {status}; trying again later", delay_s=delay)
+            raise PsaUnavailable(self.vendor, f"it answered {status}", delay_s=delay)
         if status in (401, 403):
-            raise PsaRejected(f"{self.vendor} rejected the credentials ({status})", status=status)
+            raise PsaRejected(credentials_rejected(self.vendor, status), status=status)
         if status == 404:
             raise PsaRejected(f"{self.vendor} has no such {what} (404)", status=status)
         if 300 <= status < 400:

@@ -10,21 +10,28 @@ changes a handoff naming a ticket. This runner:
    PSA recorded the note), and writes only when it is not there;
 4. records the note id. 429/5xx/timeouts retry with backoff (Retry-After honoured); 401/403/404 and bad
    references are final, and leave an event and a line on the card for admins.
+Where the workspace assigns (its PSA settings' switch, else HANDOFF_PSA_ASSIGN=true), the pick-up note's record also enqueues the assignment of the
+ticket to the senior who picked it up: a job of its own (psa/assign.py), so it never repeats the note.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
+from cards import psa_messages
+from core.delivery import CardDelivery
 from core.errors import PermanentFailure, RetryLater
 from core.handoffs import Handoffs
 from core.models import HandoffState, Job
+from core.jobs import OBSERVER_MAX_ATTEMPTS
 from core.worker import JobKind, backoff_delay
+from db import outbox
 from db import psa as psa_store
 from db import store
 from psa import notes
@@ -36,7 +43,7 @@ from psa.http import PsaRejected, PsaUnavailable
 log = logging.getLogger("handoff.psa")
 
 KIND = "psa.note"
-NOTICE = "PSA notes stopped: "
+ASSIGN_KIND = "psa.assign"  # after the pick-up note: the ticket's owner set to the senior (psa/assign.py)
 
 
 class PsaNotes:
@@ -50,6 +57,7 @@ class PsaNotes:
         retry_cap_s: float = 600.0,
         card_wait_s: float = 30.0,
         session_factory: Callable[[], aiohttp.ClientSession] = aiohttp.ClientSession,
+        ports: Mapping[str, CardDelivery] | None = None,
     ) -> None:
         self.handoffs = handoffs
         self.directory = directory
@@ -58,6 +66,8 @@ class PsaNotes:
         self.retry_cap_s = retry_cap_s
         self.card_wait_s = card_wait_s
         self.session_factory = session_factory
+        # The platforms' delivery ports (the adapters fill the dict at install): the names notes give people.
+        self.ports: Mapping[str, CardDelivery] = ports if ports is not None else {}
         self._caches: dict[int, dict[str, Any]] = {}  # workspace id -> discovered zones, tokens
 
     def job_kinds(self) -> dict[str, JobKind]:
@@ -68,37 +78,69 @@ class PsaNotes:
         cache = self._caches.setdefault(workspace_id, {})
         return connection.client(session, timeout_s=timeout_s or self.timeout_s, cache=cache)
 
-    async def run(self, job: Job) -> None:
-        state = await self.handoffs.load(job.handoff_id)
-        if state is None or not state.snapshot.ticket:
-            return
+    async def connection(self, state: HandoffState) -> PsaConnection | None:
+        """The workspace's connection; one that cannot be read fails the job for good (naming no secret)."""
         try:
-            connection = await self.directory.for_workspace(state.workspace.id)
+            return await self.directory.for_workspace(state.workspace.id)
         except ConfigError as error:
             raise PermanentFailure(str(error)) from None
-        recorded = f"psa_note:{job.dedupe_key}"
-        if connection is None or await self._recorded(recorded):
-            return
-        await self._wait_turn(job, state)
+
+    @asynccontextmanager
+    async def calling(self, connection: PsaConnection, state: HandoffState, job: Job) -> AsyncIterator[PsaClient]:
+        """A client for one try of a job; an unreachable PSA that named no wait retries with the jobs' backoff."""
         try:
             async with self.session_factory() as session:
-                client = self.client(connection, session, state.workspace.id)
-                note_id, ticket = await self._write(client, job, state)
+                yield self.client(connection, session, state.workspace.id)
         except PsaUnavailable as error:
             if error.delay_s is None:
                 error.delay_s = backoff_delay(job.attempts, base_s=self.retry_base_s, cap_s=self.retry_cap_s)
             raise
+
+    async def stopped(self, job: Job, error: str, *, event: str, notice: str,
+                      data: dict[str, Any]) -> tuple[HandoffState, str] | None:
+        """A job refused for good or out of tries: an event naming the error (never a secret) and the card's line."""
+        state = await self.handoffs.load(job.handoff_id)
+        if state is None:
+            return None
+        reason = error.split(": ", 1)[1] if ": " in error else error
+        await self.record_event(state, event, {**data, "error": reason[:300]})
+        await self.handoffs.set_notice(state.id, psa_messages.notice(notice, reason))
+        return state, reason
+
+    async def run(self, job: Job) -> None:
+        state = await self.handoffs.load(job.handoff_id)
+        if state is None or not state.snapshot.ticket:
+            return
+        connection = await self.connection(state)
+        recorded = f"psa_note:{job.dedupe_key}"
+        if connection is None or await self.recorded(recorded):
+            return
+        await self._wait_turn(job, state)
+        async with self.calling(connection, state, job) as client:
+            note_id, ticket = await self._write(client, job, state)
         if note_id is None:
             return
-        await self._event(state, "psa_note", {"event": job.payload.get("event"), "psa": connection.kind,
-                                              "ticket": ticket.number, "note_id": note_id}, dedupe_key=recorded)
-        if state.notice and state.notice.startswith(NOTICE):
+        await self.record_event(state, "psa_note", {"event": job.payload.get("event"), "psa": connection.kind,
+                                                    "ticket": ticket.number, "note_id": note_id},
+                                dedupe_key=recorded, jobs=self._then(job, state, ticket, connection))
+        if psa_messages.notice_kind(state.notice) == psa_messages.NOTES_STOPPED:
             await self.handoffs.set_notice(state.id, None)  # the PSA works again
+
+    def _then(self, job: Job, state: HandoffState, ticket: Ticket, connection: PsaConnection) -> list[dict[str, Any]]:
+        """The pick-up note is written: where the workspace assigns, the ticket's assignment to the senior follows."""
+        actor_id = job.payload.get("actor_id")
+        if not self.directory.assigns(connection) or job.payload.get("event") != "claimed" or not isinstance(actor_id, int):
+            return []
+        version = int(job.payload.get("version", 0))
+        return [outbox.job(ASSIGN_KIND, handoff_id=state.id, now=self.handoffs.clock(),
+                           payload={"person_id": actor_id, "ticket_id": ticket.id, "ticket": ticket.number,
+                                    "version": version},
+                           dedupe_key=f"{ASSIGN_KIND}:{state.id}:{version}", max_attempts=OBSERVER_MAX_ATTEMPTS)]
 
     async def _write(self, client: PsaClient, job: Job, state: HandoffState) -> tuple[str | None, Ticket]:
         ticket = await self._ticket(client, state)
         event, version = job.payload.get("event", ""), int(job.payload.get("version", 0))
-        actor = await self._name(job.payload.get("actor_id"))
+        actor = await self._name(state, job.payload.get("actor_id"))
         text = notes.render(state, event=event, actor=actor, facts=job.payload)
         if text is None:
             return None, ticket
@@ -109,10 +151,10 @@ class PsaNotes:
     async def _ticket(self, client: PsaClient, state: HandoffState) -> Ticket:
         ref = client.parse_ref(state.snapshot.ticket)
         if isinstance(ref, BadRef):
-            raise PsaRejected(f"ticket reference {state.snapshot.ticket!r} is not a {client.vendor} ticket: {ref.message}")
+            raise PsaRejected(f"ticket reference {state.snapshot.ticket!r} is not a {client.vendor} ticket")
         ticket = await client.find_ticket(ref)
         if ticket is None:
-            raise PsaRejected(f"{client.vendor} has no ticket {state.snapshot.ticket} (404)", status=404)
+            raise PsaRejected(f"{psa_messages.no_ticket(client.vendor, state.snapshot.ticket)} (404)", status=404)
         return ticket
 
     async def _wait_turn(self, job: Job, state: HandoffState) -> None:
@@ -131,23 +173,30 @@ class PsaNotes:
 
     async def failed(self, job: Job, error: str) -> None:
         """Out of tries, or refused for good: admins see why (the error never holds a secret)."""
-        state = await self.handoffs.load(job.handoff_id)
-        if state is None:
-            return
-        reason = error.split(": ", 1)[1] if ": " in error else error
-        await self._event(state, "psa_note_failed", {"event": job.payload.get("event"), "error": reason[:300]})
-        await self.handoffs.set_notice(state.id, f"{NOTICE}{reason}"[:300])
-        log.warning("PSA note for handoff %s (%s) failed: %s", state.id, job.payload.get("event"), reason[:300])
+        stopped = await self.stopped(job, error, event="psa_note_failed", notice=psa_messages.NOTES_STOPPED,
+                                     data={"event": job.payload.get("event")})
+        if stopped is not None:
+            state, reason = stopped
+            log.warning("PSA note for handoff %s (%s) failed: %s", state.id, job.payload.get("event"), reason[:300])
 
-    async def _recorded(self, key: str) -> bool:
+    async def recorded(self, key: str) -> bool:
         async with self.handoffs.db.transaction() as conn:
             return await psa_store.find_event(conn, dedupe_key=key) is not None
 
-    async def _name(self, person_id: int | None) -> str:
+    async def _name(self, state: HandoffState, person_id: int | None) -> str:
+        """The person's name as their chat platform shows it ("Dana", not the username "dana" a Slack
+        click carries); the stored name without a port."""
         person = await self.handoffs.person(person_id) if person_id else None
-        return person.display_name if person else "someone"
+        if person is None:
+            return "someone"
+        port = self.ports.get(state.workspace.platform)
+        return await port.shown_name(state, person) if port is not None else person.display_name
 
-    async def _event(self, state: HandoffState, kind: str, data: dict[str, Any], *, dedupe_key: str | None = None) -> None:
+    async def record_event(self, state: HandoffState, kind: str, data: dict[str, Any], *, dedupe_key: str | None = None,
+                           jobs: list[dict[str, Any]] = ()) -> None:
+        """An event on the handoff's trail, and the jobs that follow from it, in one transaction."""
         async with self.handoffs.db.transaction() as conn:
-            await store.insert_event(conn, workspace_id=state.workspace.id, handoff_id=state.id, kind=kind,
-                                     data=data, dedupe_key=dedupe_key, now=self.handoffs.clock())
+            added = await store.insert_event(conn, workspace_id=state.workspace.id, handoff_id=state.id, kind=kind,
+                                             data=data, dedupe_key=dedupe_key, now=self.handoffs.clock())
+            if added and jobs:
+                await outbox.enqueue_all(conn, list(jobs))

@@ -1,8 +1,9 @@
 """Checking a ticket reference while the escalation form is submitted: best effort, short timeout.
 
-Outcomes are values the adapters turn into a field error (bad form, no such ticket, closed) or a line on
-the card (title and company, or "not checked" when the PSA cannot answer in time). A check that cannot
-be made never blocks the escalation: the notes are still written later.
+Outcomes are values: a TicketProblem (bad form, no such ticket, closed) that the adapters show as the
+ticket field's error in the words of cards/psa_messages.py, or a line on the card (title and company, or
+"not checked" when the PSA cannot answer in time). A check that cannot be made never blocks the
+escalation: the notes are still written later.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import aiohttp
 
 from core.handoffs import Handoffs
 from core.models import WorkspaceKey
-from core.snapshot import Invalid, Snapshot
+from core.psa_form import TicketProblem
+from core.snapshot import Snapshot
 from psa.client import BadRef, Ticket
 from psa.connection import ConfigError
 from psa.directory import Directory
@@ -28,20 +30,13 @@ class Checked:
 
 
 @dataclass(frozen=True)
-class Refused:
-    """The reference cannot be used: `message` goes under the form's ticket field."""
-
-    message: str
-
-
-@dataclass(frozen=True)
 class Unchecked:
     """No PSA, or the PSA did not answer in time: the card says "ticket not checked"."""
 
     reason: str
 
 
-TicketCheck = Checked | Refused | Unchecked
+TicketCheck = Checked | TicketProblem | Unchecked
 NO_PSA = "no PSA connection"
 SHOWN_CHARS = 200  # title and company as the PSA has them, cut for the card
 
@@ -55,14 +50,14 @@ class TicketChecker:
         self.session_factory = session_factory
         self.caches = caches if caches is not None else {}
 
-    async def annotate(self, handoffs: Handoffs, workspace: WorkspaceKey, snapshot: Snapshot) -> Snapshot | Invalid:
-        """The submitted snapshot with what the PSA says of its ticket, or the ticket field's error."""
+    async def annotate(self, handoffs: Handoffs, workspace: WorkspaceKey, snapshot: Snapshot) -> Snapshot | TicketProblem:
+        """The submitted snapshot with what the PSA says of its ticket, or why the ticket field is wrong."""
         if not snapshot.ticket:
             return snapshot
         ws = await handoffs.register_workspace(workspace)
         outcome = await self.check(workspace_id=ws.id, reference=snapshot.ticket)
-        if isinstance(outcome, Refused):
-            return Invalid({"ticket": outcome.message})
+        if isinstance(outcome, TicketProblem):
+            return outcome
         if isinstance(outcome, Checked):
             return replace(snapshot, ticket_status="checked", ticket_title=outcome.ticket.title[:SHOWN_CHARS],
                            ticket_company=outcome.ticket.company[:SHOWN_CHARS])
@@ -87,7 +82,7 @@ class TicketChecker:
             client = connection.client(session, timeout_s=self.timeout_s, cache=self.caches.setdefault(workspace_id, {}))
             ref = client.parse_ref(reference)
             if isinstance(ref, BadRef):
-                return Refused(ref.message)
+                return TicketProblem("bad_form", connection.kind, reference.strip(), max_digits=ref.max_digits)
             try:
                 ticket = await client.find_ticket(ref)
             except PsaUnavailable as error:
@@ -95,8 +90,8 @@ class TicketChecker:
             except PsaRejected as error:
                 return Unchecked(str(error))  # our credentials, not the engineer's input: admins see it
         if ticket is None:
-            return Refused(f"{client.vendor} has no ticket {reference.strip()}. Check the number.")
+            return TicketProblem("not_found", connection.kind, reference.strip())
         if ticket.closed:
-            return Refused(f"{client.vendor} ticket {ticket.number} ({ticket.title}) is closed. "
-                           "Reopen it, or name the open ticket.")
+            return TicketProblem("closed", connection.kind, reference.strip(), number=ticket.number,
+                                 title=ticket.title[:SHOWN_CHARS])
         return Checked(ticket)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from bot.inflight import TrackedListeners
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.payloads import (
@@ -43,6 +43,7 @@ from cards.view import PersonView, build_card_view, person_view
 from core.handoffs import Handoffs
 from core.models import Person, PersonKey, Refused, WorkspaceKey
 from manifest.slack import COMMAND
+from psa.settings import PsaSettings
 
 log = logging.getLogger("handoff.slack")
 NAMES_WAIT_S = 1.0
@@ -52,12 +53,13 @@ Names = Callable[[str, Person], Awaitable[PersonView]]  # the name Slack shows (
 
 
 class SlackAdmin:
-    def __init__(self, *, handoffs: Handoffs, tell: Tell, names: Names) -> None:
+    def __init__(self, *, handoffs: Handoffs, tell: Tell, names: Names, psa: PsaSettings | None = None) -> None:
         self.handoffs = handoffs
         self.tell = tell
         self.names = names
+        self.psa = psa
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: TrackedListeners) -> None:
         """Before the generic /escalate listener: bolt runs the first listener whose matchers agree."""
         app.command(COMMAND, matchers=[self._is_admin_command])(self.on_command)
         app.view(SETTINGS_MODAL)(self.on_submit)
@@ -74,7 +76,9 @@ class SlackAdmin:
         admins = await self.handoffs.admins(workspace=workspace)
         can_change = not admins or any(a.external_id == person.external_id for a in admins)
         reminders = await self.handoffs.reminder_schedule(workspace=workspace)
-        return SettingsView(current.escalation_channel, tuple(person_view(a) for a in admins), can_change, reminders)
+        psa = await self.psa.status(workspace) if self.psa is not None else None
+        return SettingsView(current.escalation_channel, tuple(person_view(a) for a in admins), can_change, reminders,
+                            psa)
 
     # --- /escalate setup, /escalate role ------------------------------------------------------------
 

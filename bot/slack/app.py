@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import partial
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -21,12 +22,14 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.inflight import InFlight, TrackedListeners
 from bot.services import Services
 from bot.slack.admin import SlackAdmin
 from bot.slack.delivery import SlackDelivery
 from bot.slack.handlers import SlackHandlers
 from bot.slack import oauth
 from bot.slack.installations import Installations, SingleWorkspace
+from bot.slack.psa_admin import SlackPsaAdmin
 from bot.slack.lifecycle import WorkspaceLifecycle
 from cards import messages, slack_messages
 from core.handoffs import Handoffs
@@ -84,7 +87,9 @@ class WorkspaceAuthorize(AsyncAuthorize):
 
 
 def build_bolt_app(*, authorize: WorkspaceAuthorize, signing_secret: str | None, client: AsyncWebClient,
-                   listeners: list, oauth_flow=None) -> AsyncApp:
+                   listeners: list, inflight: InFlight, oauth_flow=None) -> AsyncApp:
+    """Every listener is registered through `TrackedListeners`, so a graceful stop can wait for the work
+    each one does after its ack (bot/inflight.py)."""
     bolt = AsyncApp(
         signing_secret=signing_secret or "",
         request_verification_enabled=bool(signing_secret),
@@ -95,11 +100,12 @@ def build_bolt_app(*, authorize: WorkspaceAuthorize, signing_secret: str | None,
         process_before_response=False,  # ack answers the HTTP request; the listener goes on after it
         logger=logging.getLogger("handoff.slack.bolt"),
     )
+    tracked = TrackedListeners(bolt, inflight)
     for listener in listeners:
-        listener.register(bolt)
+        listener.register(tracked)
     for listener in listeners:  # after every real listener: bolt runs the first that matches
         if hasattr(listener, "register_fallbacks"):
-            listener.register_fallbacks(bolt)
+            listener.register_fallbacks(tracked)
     return bolt
 
 
@@ -127,14 +133,18 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         channel = settings.slack_channel
     delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock,
                              telemetry=services.handoffs.telemetry)
-    handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery, check_ticket=services.check_ticket)
+    handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery,
+                             check_ticket=partial(services.check_ticket, render=slack_messages.plain_text))
+    admin = SlackAdmin(handoffs=services.handoffs, tell=handlers.tell, names=delivery.person_view,
+                       psa=services.psa_settings)
+    psa = [SlackPsaAdmin(psa=services.psa_settings, refresh_home=admin.publish_home)] if services.psa_settings else []
     bolt = build_bolt_app(
         authorize=WorkspaceAuthorize(installations, WorkspaceRegistry(services.handoffs, channel)),
         signing_secret=settings.slack_signing_secret,
         client=client,
         oauth_flow=flow,
-        listeners=[SlackAdmin(handoffs=services.handoffs, tell=handlers.tell, names=delivery.person_view), handlers,
-                   WorkspaceLifecycle(installations=installations, handoffs=services.handoffs)],
+        inflight=services.inflight,
+        listeners=[admin, *psa, handlers, WorkspaceLifecycle(installations=installations, handoffs=services.handoffs)],
     )
     platform = SlackPlatform(bolt=bolt, delivery=delivery, installations=installations,
                              app_token=settings.slack_app_token)

@@ -31,7 +31,7 @@ from cards import slack_messages
 from cards.messages import Message
 from cards.view import PersonView, build_card_view, person_view
 from core.budget import Pace
-from core.delivery import PostedCard, Reply
+from core.delivery import ContactEmail, PostedCard, Reply
 from core import telemetry
 from core.telemetry import NoTelemetry, Telemetry
 from core.errors import PermanentFailure, RateLimited, RetryLater
@@ -50,6 +50,9 @@ PERMANENT_ERRORS = {
 # chat.postMessage: about one message per second per channel, short bursts allowed
 # (https://docs.slack.dev/apis/web-api/rate-limits/#each-method).
 SLACK_PACE = Pace(interval_s=1.0, burst=3)
+# users.info answers profile.email only to a token with this scope (https://api.slack.com/methods/users.info,
+# https://api.slack.com/scopes/users:read.email).
+EMAIL_SCOPE = "users:read.email"
 LOOKBACK = timedelta(minutes=5)  # how far before the handoff a look-up for an earlier try's post reaches
 
 
@@ -80,6 +83,14 @@ def retry_after(headers: dict[str, Any]) -> float:
             except (TypeError, ValueError):
                 break
     return 1.0
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """A response header by name, whatever case the server sent it in."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value[0] if isinstance(value, list) else str(value)
+    return None
 
 
 def as_job_error(error: Exception, what: str) -> Exception:
@@ -317,6 +328,29 @@ class SlackDelivery:
                 return person_view(person)
             self._names[key] = name
         return person_view(replace(person, display_name=self._names[key]))
+
+    async def shown_name(self, state: HandoffState, person: Person) -> str:
+        return (await self.person_view(state.workspace.external_id, person)).name
+
+    async def contact_email(self, state: HandoffState, person: Person) -> ContactEmail:
+        """users.info's `profile.email`. Slack leaves it out when the token lacks users:read.email, and names
+        the token's scopes in every answer's X-OAuth-Scopes header (the node SDK reads it into
+        response_metadata.scopes): that tells a missing scope (admins must reinstall) from a person Slack
+        has no address for (a bot, say)."""
+        try:
+            answer = await self.call(state.workspace.external_id, "users.info", user=person.external_id)
+        except PermanentFailure as error:
+            if "missing_scope" in str(error):
+                return ContactEmail(None, missing=EMAIL_SCOPE)
+            if "user_not_found" in str(error) or "user_not_visible" in str(error):
+                return ContactEmail(None)
+            raise
+        email = ((answer.get("user") or {}).get("profile") or {}).get("email")
+        if email:
+            return ContactEmail(str(email))
+        scopes = _header(answer.headers, "x-oauth-scopes")
+        missing = scopes is not None and EMAIL_SCOPE not in {s.strip() for s in scopes.split(",")}
+        return ContactEmail(None, missing=EMAIL_SCOPE if missing else None)
 
     async def _shown_name(self, team_id: str, user_id: str) -> str | None:
         try:

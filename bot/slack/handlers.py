@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from bot.inflight import TrackedListeners
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.delivery import SlackDelivery
@@ -22,6 +22,7 @@ from bot.slack.payloads import (
     parse_submission,
     readable_command_text,
     person_of,
+    split_choice,
     workspace_of,
 )
 from cards import messages
@@ -61,7 +62,7 @@ class SlackHandlers:
         self.record_before_ack_s = record_before_ack_s
         self.check_ticket = check_ticket  # the PSA's word on the ticket field, answered within the ack
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: TrackedListeners) -> None:
         app.command(COMMAND)(self.on_escalate)
         app.shortcut(THREAD_SHORTCUT)(self.on_escalate_thread)
         app.view(ESCALATE_MODAL)(self.on_submit)
@@ -73,7 +74,7 @@ class SlackHandlers:
         app.action("handoff_stats")(self.on_stats_button)
         app.event("message")(self.on_message)  # App Home: bot/slack/admin.py (queue, week, settings)
 
-    def register_fallbacks(self, app: AsyncApp) -> None:
+    def register_fallbacks(self, app: TrackedListeners) -> None:
         """A button of ours that no listener knows (an old card's, a changed one): said, not a Slack error."""
         app.action(re.compile(r"^handoff_"))(self.on_unknown_button)
 
@@ -172,7 +173,7 @@ class SlackHandlers:
         if self.check_ticket is not None and not isinstance(snapshot, Invalid):
             snapshot = await self.check_ticket(workspace, snapshot)
         if isinstance(snapshot, Invalid):
-            await ack(response_action="errors", errors=modal_errors(snapshot.errors))
+            await ack(response_action="errors", errors=modal_errors(slack_messages.field_errors(snapshot.errors)))
             return
         target = PersonKey(submission.target) if submission.target else None
         create = self.handoffs.park if submission.intent == "park" else self.handoffs.escalate
@@ -208,8 +209,8 @@ class SlackHandlers:
         workspace = workspace_of(body)
         outcome = await self._recorded_then_acked(ack, self.handoffs.claim(
             workspace=workspace, person=person_of(body), handoff_id=handoff_id))
-        if isinstance(outcome, Won):
-            return  # the card edit and the checklist are jobs the claim enqueued
+        if isinstance(outcome, Won) or (isinstance(outcome, Lost) and not outcome.first):
+            return  # the card edit and the checklist are jobs the claim enqueued; a repeat loser was told already
         if isinstance(outcome, Lost):  # the thread's public record is a job the claim enqueued
             winner = await self.delivery.person_view(workspace.external_id, outcome.winner)
             message = messages.conflict_notice(winner=winner, claimed_at=outcome.claimed_at, now=self.handoffs.clock())
@@ -261,12 +262,14 @@ class SlackHandlers:
 
     async def on_snooze(self, ack, body) -> None:
         await ack()
-        handoff_id = handoff_uuid(button_value(body))
+        value, choice = split_choice(button_value(body))
+        handoff_id = handoff_uuid(value)
         if handoff_id is None:
             await self.tell(body, messages.not_found())
             return
         workspace = workspace_of(body)
-        outcome = await self.handoffs.snooze(workspace=workspace, person=person_of(body), handoff_id=handoff_id)
+        outcome = await self.handoffs.snooze(workspace=workspace, person=person_of(body), handoff_id=handoff_id,
+                                             choice=choice)
         if isinstance(outcome, Snoozed):
             await self.tell(body, reminder_messages.snoozed(outcome.handoff, until=outcome.until))
             return

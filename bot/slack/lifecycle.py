@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt.async_app import AsyncApp
+from bot.inflight import TrackedListeners
 
 from bot.slack.installations import Installations
 from core.handoffs import Handoffs
@@ -20,7 +20,7 @@ class WorkspaceLifecycle:
         self.installations = installations
         self.handoffs = handoffs
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: TrackedListeners) -> None:
         app.event("app_uninstalled")(self.on_app_uninstalled)
         app.event("tokens_revoked")(self.on_tokens_revoked)
 

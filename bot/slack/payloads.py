@@ -39,8 +39,16 @@ def channel_of(body: dict[str, Any]) -> str | None:
 
 
 def button_value(body: dict[str, Any]) -> str:
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value") or "")
+    """A button's value, or the option chosen in a select."""
+    action = (body.get("actions") or [{}])[0]
+    return str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+
+
+def split_choice(value: str) -> tuple[str, str | None]:
+    """'<handoff id>|<choice>' (a menu's option, cards.slack.button) -> (handoff id, choice); a plain
+    button's value (a card posted before the menu) has no choice."""
+    handoff, bar, choice = value.partition("|")
+    return handoff, (choice if bar else None)
 
 
 # --- the modal ---------------------------------------------------------------------------------

@@ -18,20 +18,35 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from bot.config import Settings
 from bot.teams import activities as parse
+from bot.teams.psa_admin import TeamsPsaAdmin
 from cards import admin_messages, messages, reminder_messages, teams_messages, teams_settings
 from cards import teams as cards
+from cards import teams_psa
 from cards.stats_messages import bad_window, parse_window, stats_message
 from cards.teams_messages import plain_text
 from cards.view import build_card_view
-from core.delivery import handoff_uuid
+from core.delivery import PostedCard, copy_seen, handoff_uuid
+from core.errors import DatabaseUnavailable
 from core.handoffs import Handoffs
 from core.models import (
     AlreadyYours, Done, HandoffState, Lost, NoChannel, PersonKey, Refused, Snoozed, Won, WorkspaceKey,
 )
-from core.snapshot import CheckTicket, Invalid, validate_snapshot
+from core.snapshot import CheckTicket, Invalid, Snapshot, validate_snapshot
 from db.tables import utcnow
+from psa.settings import PsaSettings
 
 log = logging.getLogger("handoff.teams")
+
+def _acted_on(activity: Activity) -> PostedCard | None:
+    """The post whose card was acted on (an Action.Execute invoke's replyToId), when it is the root of its
+    channel thread (Teams names that thread `<channel>;messageid=<root id>`), as every escalation card is.
+    A message in a card's thread is never taken for a copy of the card."""
+    conversation = activity.conversation.id if activity.conversation else ""
+    root = (conversation or "").partition(";messageid=")[2]
+    if not activity.reply_to_id or root != activity.reply_to_id:
+        return None
+    return PostedCard(message_ref=activity.reply_to_id, conversation_ref=conversation, service_url=activity.service_url)
+
 
 def invoke_answer(body: Any, status: int = 200) -> Activity:
     return Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=status, body=body))
@@ -39,11 +54,12 @@ def invoke_answer(body: Any, status: int = 200) -> Activity:
 
 class HandoffAgent:
     def __init__(self, handoffs: Handoffs, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
-                 check_ticket: CheckTicket | None = None) -> None:
+                 check_ticket: CheckTicket | None = None, psa: PsaSettings | None = None) -> None:
         self.handoffs = handoffs
         self.settings = settings
         self.clock = clock
         self.check_ticket = check_ticket  # the PSA's word on the ticket field, answered in the invoke
+        self.psa = TeamsPsaAdmin(psa) if psa is not None else None  # the settings card's PSA connection
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
@@ -166,13 +182,19 @@ class HandoffAgent:
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
         if workspace is None:
             return plain_text(messages.unknown_organisation())
-        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
-        card = teams_settings.settings_card(schedule, tenant_id=workspace.external_id, notice=notice)
+        card = await self._settings(workspace, parse.person_key(activity), notice=notice)
         return Activity(type=ActivityTypes.message,
                         attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)])
 
+    async def _settings(self, workspace: WorkspaceKey, person: PersonKey | None, *, notice: str = "",
+                        psa: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
+        if psa is None and self.psa is not None:
+            psa = await self.psa.section(workspace, person)
+        return teams_settings.settings_card(schedule, tenant_id=workspace.external_id, notice=notice, psa=psa)
+
     async def on_settings_action(self, activity: Activity, verb: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Save the reminder schedule (admins), or show stats, from the settings card."""
+        """Save the reminder schedule or the PSA connection (admins), or show stats, from the settings card."""
         workspace, person = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id), parse.person_key(activity)
         if workspace is None or person is None:
             return cards.message_response(plain_text(messages.unknown_organisation()))
@@ -182,6 +204,11 @@ class HandoffAgent:
             return cards.message_response(answer if isinstance(answer, str) else answer.text)
         if asked_for != workspace.external_id:
             return cards.message_response(plain_text(messages.refusal(Refused("other_workspace"))))
+        if verb in teams_psa.VERBS:
+            if self.psa is None:
+                return cards.message_response(plain_text(messages.button_unsupported()))
+            section = await self.psa.on_action(workspace, person, verb, data)
+            return cards.card_response(await self._settings(workspace, person, psa=section))
         outcome = await self.handoffs.set_reminder_schedule(
             workspace=workspace, admin=person, schedule=str(data.get(teams_settings.SCHEDULE_INPUT) or ""))
         if isinstance(outcome, Refused):
@@ -189,8 +216,7 @@ class HandoffAgent:
             notice = plain_text(messages.refusal(outcome, admins=admins))
         else:
             notice = plain_text(reminder_messages.schedule_set(outcome))
-        schedule = await self.handoffs.reminder_schedule(workspace=workspace)
-        return cards.card_response(teams_settings.settings_card(schedule, tenant_id=workspace.external_id, notice=notice))
+        return cards.card_response(await self._settings(workspace, person, notice=notice))
 
     # --- the dialog ------------------------------------------------------------------------
 
@@ -212,7 +238,7 @@ class HandoffAgent:
         target_id = parse.dialog_target(data)
         values = {**fields, cards.TARGET_FIELD: target_id}  # what the user entered, kept if we re-show the form
         snapshot = validate_snapshot(fields)
-        errors = dict(snapshot.errors) if isinstance(snapshot, Invalid) else {}
+        errors = teams_messages.field_errors(snapshot.errors) if isinstance(snapshot, Invalid) else {}
         target_problem = self._target_problem(target_id)
         if target_problem:
             errors[cards.TARGET_FIELD] = target_problem
@@ -220,6 +246,14 @@ class HandoffAgent:
             return cards.dialog_response(
                 cards.escalation_form(dialog=dialog, values=values, errors=errors, notice=plain_text(messages.fix_fields()))
             )
+        try:
+            return await self._escalate(activity, dialog=dialog, values=values, snapshot=snapshot, target_id=target_id)
+        except DatabaseUnavailable:  # nothing was stored: the same form again, saying so; the retry is keyed alike
+            return cards.dialog_response(cards.escalation_form(
+                dialog=dialog, values=values, notice=plain_text(messages.save_failed())))
+
+    async def _escalate(self, activity: Activity, *, dialog: str, values: dict[str, Any], snapshot: Snapshot,
+                        target_id: str) -> dict[str, Any]:
         workspace, author = await self._workspace(activity), parse.person_key(activity)
         if workspace is None or author is None:
             return cards.dialog_message(plain_text(messages.unknown_organisation()))
@@ -227,7 +261,8 @@ class HandoffAgent:
             snapshot = await self.check_ticket(workspace, snapshot)
             if isinstance(snapshot, Invalid):
                 return cards.dialog_response(cards.escalation_form(
-                    dialog=dialog, values=values, errors=dict(snapshot.errors), notice=plain_text(messages.fix_fields())))
+                    dialog=dialog, values=values, errors=teams_messages.field_errors(snapshot.errors),
+                    notice=plain_text(messages.fix_fields())))
         target = PersonKey(target_id.lower()) if target_id else None
         outcome = await self.handoffs.escalate(
             workspace=workspace, author=author, snapshot=snapshot, target=target, idempotency_key=f"teams:dialog:{dialog}"
@@ -257,7 +292,7 @@ class HandoffAgent:
         return cards.card_response(cards.escalation_card(build_card_view(state, now=self.clock()), owner_view=owner))
 
     async def on_card_action(self, activity: Activity, verb: str, data: dict[str, Any]) -> dict[str, Any]:
-        if verb in (teams_settings.SETTINGS_VERB, teams_settings.STATS_VERB):
+        if verb in (teams_settings.SETTINGS_VERB, teams_settings.STATS_VERB, *teams_psa.VERBS):
             return await self.on_settings_action(activity, verb, data)
         handoff_id = handoff_uuid(data.get("handoff_id"))
         workspace = parse.workspace_key(activity, self.settings.microsoft_app_tenant_id)
@@ -270,18 +305,33 @@ class HandoffAgent:
             transition = getattr(self.handoffs, verb)
             outcome = await transition(workspace=workspace, person=person, handoff_id=handoff_id)
         elif verb == "snooze":
-            outcome = await self.handoffs.snooze(workspace=workspace, person=person, handoff_id=handoff_id)
+            outcome = await self.handoffs.snooze(workspace=workspace, person=person, handoff_id=handoff_id,
+                                                 choice=data.get("choice"))
         elif verb == cards.REFRESH_VERB:
             state = await self.handoffs.get(workspace=workspace, handoff_id=handoff_id)
             if state is None:
                 return cards.message_response(plain_text(messages.not_found()))
-            return self._card(state, viewer=person.external_id)
+            return await self._unless_copy(activity, state, self._card(state, viewer=person.external_id))
         else:
             return cards.message_response(plain_text(messages.button_unsupported()))
         if isinstance(outcome, (Won, AlreadyYours, Lost, Done, Snoozed)):
-            return self._card(outcome.handoff, viewer=person.external_id)
+            return await self._unless_copy(activity, outcome.handoff,
+                                           self._card(outcome.handoff, viewer=person.external_id))
         assert isinstance(outcome, Refused)
-        return cards.message_response(await self._refusal(workspace, outcome))
+        seen = _acted_on(activity)
+        if outcome.handoff is not None and seen is not None:
+            await copy_seen(self.handoffs, outcome.handoff, seen)
+        return cards.message_response(await self._refusal(workspace, outcome))  # leaves the card as it is
+
+    async def _unless_copy(self, activity: Activity, state: HandoffState, answer: dict[str, Any]) -> dict[str, Any]:
+        """`answer` (the card as it is now), unless the card acted on is a copy of the handoff's card
+        (posted twice when a post's answer was lost): then it is retired, and the answer, which Teams puts
+        in that card's place, is the "duplicate of …" notice too, so the copy never comes back to life."""
+        seen = _acted_on(activity)
+        if seen is None or not await copy_seen(self.handoffs, state, seen):
+            return answer
+        notice = messages.duplicate_card(state, now=self.clock(), permalink=None)
+        return cards.card_response(cards.notice_card(plain_text(notice)))
 
     async def _refusal(self, workspace: WorkspaceKey, refused: Refused) -> str:
         wants_admins = refused.reason in ("viewer", "not_author_or_admin")

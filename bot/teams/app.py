@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from functools import partial
 
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter
@@ -15,6 +16,7 @@ from bot.teams import local_dev
 from bot.teams.agent import HandoffAgent
 from bot.teams.auth import InboundAuth, app_id, auth_configuration, connection_manager
 from bot.teams.delivery import TeamsDelivery
+from cards import teams_messages
 
 log = logging.getLogger("handoff.teams")
 
@@ -38,7 +40,8 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
     adapter = CloudAdapter(connection_manager=connection_manager(settings, configuration))
     adapter.on_turn_error = _raise
     inbound = InboundAuth(configuration, jwks_url=settings.teams_jwks_url)
-    agent = HandoffAgent(services.handoffs, settings, check_ticket=services.check_ticket)
+    agent = HandoffAgent(services.handoffs, settings, psa=services.psa_settings, clock=services.handoffs.clock,
+                         check_ticket=partial(services.check_ticket, render=teams_messages.plain_text))
 
     async def messages(request: web.Request) -> web.StreamResponse:
         authorization = request.headers.get("Authorization")
@@ -54,5 +57,6 @@ def install(app: web.Application, services: Services) -> TeamsDelivery | None:
         return await adapter.process(request, agent)
 
     app.router.add_post("/api/messages", messages)
-    return TeamsDelivery(adapter, app_id=app_id(settings), telemetry=services.handoffs.telemetry)
+    return TeamsDelivery(adapter, app_id=app_id(settings), telemetry=services.handoffs.telemetry,
+                         clock=services.handoffs.clock)
 

@@ -28,6 +28,7 @@ from microsoft_agents.activity import (
     Mention,
 )
 from microsoft_agents.hosting.core import AuthenticationConstants, ChannelServiceAdapter, TurnContext
+from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from cards import messages, reminder_messages
 from cards import teams as cards
@@ -35,11 +36,11 @@ from cards import teams_messages
 from cards.teams_messages import TeamsText
 from cards.view import build_card_view
 from core.budget import Pace
-from core.delivery import PostedCard, Reply
+from core.delivery import ContactEmail, PostedCard, Reply
 from core import telemetry
 from core.telemetry import NoTelemetry, Telemetry
 from core.errors import PermanentFailure, RateLimited, RetryLater
-from core.models import HandoffState
+from core.models import HandoffState, Person
 from db.tables import utcnow
 
 log = logging.getLogger("handoff.teams.delivery")
@@ -213,6 +214,44 @@ class TeamsDelivery:
             if reply.kind != "notify_target":
                 raise  # a reminder's direct message has no public stand-in: the job records why it failed
             await self.reply_in_thread(state, reply, maybe_posted=maybe_posted)
+
+    async def shown_name(self, state: HandoffState, person: Person) -> str:
+        """Teams sends the sender's display name with every activity (`from.name`); the stored one is it."""
+        return person.display_name
+
+    async def contact_email(self, state: HandoffState, person: Person) -> ContactEmail:
+        """GET /v3/conversations/{conversationId}/members/{userId} in the escalation channel: a
+        TeamsChannelAccount with `email` and `userPrincipalName`
+        (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context). No
+        address when the person left the team (404) or Teams gives none."""
+        reference = state.workspace.conversation_ref or {}
+        service_url = (state.card.service_url if state.card else None) or reference.get("serviceUrl")
+        conversation = state.workspace.escalation_channel or (state.card.channel if state.card else None)
+        if not service_url or not conversation:
+            return ContactEmail(None)
+        found: list[Any] = []
+
+        async def look_up(context: TurnContext) -> None:
+            client = context.services.get(ConnectorClientBase)
+            found.append(await client.conversations.get_conversation_member(conversation, person.address))
+
+        continuation = ConversationReference(
+            channel_id=CHANNEL, service_url=service_url, bot=ChannelAccount(id=self.app_id),
+            conversation=ConversationAccount(id=conversation, tenant_id=state.workspace.external_id),
+        ).get_continuation_activity()
+        try:
+            await self._call(conversation, lambda: self.adapter.continue_conversation(self.app_id, continuation, look_up),
+                             method="get_conversation_member")
+        except PermanentFailure as error:
+            if "answered 404" in str(error):
+                return ContactEmail(None)
+            raise
+        extra = (found[0].model_extra or {}) if found else {}
+        for key in ("email", "userPrincipalName"):
+            value = str(extra.get(key) or "")
+            if "@" in value:
+                return ContactEmail(value)
+        return ContactEmail(None)
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -63,8 +63,15 @@ def slash_command(actor: Actor, text: str = "", *, command: str = "/escalate",
 
 
 def block_action(actor: Actor, *, action_id: str, value: str, message_ts: str, channel_id: str | None = None,
-                 response_url: str = "https://hooks.slack.invalid/actions/1") -> Body:
+                 response_url: str = "https://hooks.slack.invalid/actions/1", option: dict | None = None) -> Body:
+    """A click on a button (`value`), or with `option` (one of a static_select's options, as the message
+    carries it) a choice in a select menu."""
     channel = channel_id or actor.channel_id
+    action: dict[str, Any] = {"type": "button", "action_id": action_id, "block_id": "handoff_actions", "value": value,
+                              "action_ts": f"{time.time():.6f}"}
+    if option is not None:
+        action = {"type": "static_select", "action_id": action_id, "block_id": "handoff_actions",
+                  "selected_option": option, "action_ts": f"{time.time():.6f}"}
     return _payload({
         "type": "block_actions", "team": {"id": actor.team_id, "domain": "acme"}, "user": _user(actor),
         "api_app_id": "A-HANDOFF", "trigger_id": trigger_id(),
@@ -72,8 +79,25 @@ def block_action(actor: Actor, *, action_id: str, value: str, message_ts: str, c
         "channel": {"id": channel, "name": "escalations"},
         "message": {"type": "message", "ts": message_ts, "text": ""},
         "response_url": response_url,
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "handoff_actions", "value": value,
-                     "action_ts": f"{time.time():.6f}"}],
+        "actions": [action],
+    })
+
+
+def view_action(actor: Actor, *, action_id: str, view: dict[str, Any], value: str = "",
+                selected: str | None = None, block_id: str = "actions") -> Body:
+    """A click in a view (App Home or a modal): a button (`value`), or a static_select's new choice
+    (`selected`). Such payloads carry the view (id, hash, callback, state) and no channel or response_url."""
+    if selected is not None:
+        action = {"type": "static_select", "action_id": action_id, "block_id": block_id,
+                  "selected_option": {"value": selected}, "action_ts": f"{time.time():.6f}"}
+    else:
+        action = {"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
+                  "action_ts": f"{time.time():.6f}"}
+    return _payload({
+        "type": "block_actions", "team": {"id": actor.team_id, "domain": "acme"}, "user": _user(actor),
+        "api_app_id": "A-HANDOFF", "trigger_id": trigger_id(),
+        "container": {"type": "view", "view_id": view.get("id", "")},
+        "view": {"hash": "h1", "state": {"values": {}}, **view}, "actions": [action],
     })
 
 

@@ -46,6 +46,9 @@ class Team:
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
     domain: str = "acme"
+    # What the bot token was granted; Slack names them in every answer's X-OAuth-Scopes header.
+    scopes: tuple[str, ...] = ("commands", "chat:write", "channels:history", "groups:history", "im:history",
+                               "im:write", "users:read", "users:read.email")
 
 
 @dataclass
@@ -140,10 +143,11 @@ class SlackWebApiStandIn:
         """Answer `method` only after this long (a slow Slack)."""
         self._delays[method] = seconds
 
-    def add_user(self, user_id: str, name: str, *, team_id: str = "") -> None:
+    def add_user(self, user_id: str, name: str, *, team_id: str = "", email: str | None = None) -> None:
+        """Someone in the workspace; `email` is in their profile, shown only to tokens with users:read.email."""
+        profile = {"display_name": name, "real_name": name, **({"email": email} if email else {})}
         self.world.users[user_id] = {
-            "id": user_id, "team_id": team_id, "name": name.lower(), "real_name": name,
-            "profile": {"display_name": name, "real_name": name},
+            "id": user_id, "team_id": team_id, "name": name.lower(), "real_name": name, "profile": profile,
         }
 
     def add_message(self, channel: str, *, text: str, user: str, thread_ts: str | None = None) -> str:
@@ -221,7 +225,8 @@ class SlackWebApiStandIn:
                 raise ApiError("invalid_auth")
             if handler is None:
                 raise ApiError("unknown_method")
-            return web.json_response({"ok": True, **handler(team, args)})
+            headers = {"X-OAuth-Scopes": ",".join(team.scopes)} if team is not None else {}
+            return web.json_response({"ok": True, **handler(team, args)}, headers=headers)
         except ApiError as error:
             call.ok = False
             return web.json_response({"ok": False, "error": error.code})
@@ -232,6 +237,8 @@ class SlackWebApiStandIn:
         unless `replace_original` is true. Each URL works up to 5 times within 30 minutes."""
         target = self._responses.get(request.match_info["token"])
         body = await request.json()
+        if "response_url" in self._delays:  # delay("response_url", s): a slow answer to a response_url too
+            await asyncio.sleep(self._delays["response_url"])
         self.calls.append(Call("response_url", body, None, time.monotonic()))
         if target is None:
             return web.Response(status=404, text="expired_url")
@@ -334,9 +341,15 @@ class SlackWebApiStandIn:
         return {"channel": {"id": f"D-{users[0]}"}}
 
     def _m_users_info(self, team: Team, args: dict) -> dict:
+        """https://api.slack.com/methods/users.info: `profile.email` only with users:read.email
+        (https://api.slack.com/scopes/users:read.email)."""
+        if "users:read" not in team.scopes:
+            raise ApiError("missing_scope")
         user = self.world.users.get(args["user"])
         if user is None:
             raise ApiError("user_not_found")
+        if "users:read.email" not in team.scopes:
+            user = {**user, "profile": {k: v for k, v in user["profile"].items() if k != "email"}}
         return {"user": user}
 
     def _m_oauth_v2_access(self, team: Team | None, args: dict) -> dict:

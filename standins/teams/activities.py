@@ -90,13 +90,17 @@ class TeamsPlace:
                               name=name, value=value, **fields)
 
     def card_action(self, verb: str, data: dict[str, Any], *, sender: dict[str, str], conversation_id: str,
-                    channel: str) -> dict[str, Any]:
-        """A press of an Action.Execute button on a card in a channel thread (Universal Actions)."""
+                    channel: str, message_id: str | None = None) -> dict[str, Any]:
+        """A press of an Action.Execute button on a card in a channel thread (Universal Actions).
+        `message_id`: the activity id of the message holding the card, which Teams sends as `replyToId`
+        (the id a bot uses to update that message,
+        https://learn.microsoft.com/microsoftteams/platform/bots/how-to/update-and-delete-bot-messages)."""
         value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
         conversation = {"id": conversation_id, "conversationType": "channel", "isGroup": True,
                         "tenantId": self.tenant_id}
+        fields = {"replyToId": message_id} if message_id else {}
         return self.invoke("adaptiveCard/action", value, sender=sender, conversation=conversation,
-                           channelData=self.channel_data(channel))
+                           channelData=self.channel_data(channel), **fields)
 
 
 @dataclass

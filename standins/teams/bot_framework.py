@@ -95,6 +95,7 @@ class FakeBotFramework:
         self.members: dict[str, dict[str, Any]] = {}  # 29: id -> TeamsChannelAccount, for member look-ups
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
         self._hangs: dict[str, list[float]] = {}
+        self._drops: dict[str, int] = {}
         self._ids = itertools.count(1_700_000_000_001)
 
     # --- what tests tell it ------------------------------------------------------------
@@ -107,8 +108,15 @@ class FakeBotFramework:
         (a connection that stalls); a client that gave up by then has posted nothing."""
         self._hangs.setdefault(kind, []).extend([seconds] * times)
 
+    def drop_next(self, kind: str, *, times: int = 1) -> None:
+        """The next `times` calls of `kind` take effect (the message is in the conversation), then the
+        connection drops before the answer: what the bot sees when a reset or a proxy cuts a call the
+        connector completed. The bot cannot ask the connector what it has posted, so it cannot know."""
+        self._drops[kind] = self._drops.get(kind, 0) + times
+
     def add_member(self, account: dict[str, Any]) -> None:
-        """Someone the connector knows (id, name, aadObjectId), for GET …/members/{id}."""
+        """Someone the connector knows (id, name, aadObjectId, and as Teams gives them email and
+        userPrincipalName), for GET …/members/{id}."""
         self.members[account["id"]] = account
 
     def of_kind(self, kind: str) -> list[Call]:
@@ -196,6 +204,12 @@ class FakeBotFramework:
             self.refused.append((call, refusal.status))
         return call, refusal
 
+    def _dropped(self, request: web.Request, kind: str, answer: web.Response) -> web.Response:
+        if self._drops.get(kind) and request.transport is not None:
+            self._drops[kind] -= 1
+            request.transport.abort()  # the effect happened; its answer never arrives
+        return answer
+
     async def _create(self, request: web.Request) -> web.Response:
         call, refusal = await self._record(request, "create")
         if refusal is not None:
@@ -210,8 +224,8 @@ class FakeBotFramework:
         if call.body.get("activity"):
             self.messages[activity_id] = call.body["activity"]
         self.created.append((conversation_id, activity_id))
-        return web.json_response({"id": conversation_id, "activityId": activity_id, "serviceUrl": self.service_url},
-                                 status=201)
+        return self._dropped(request, "create", web.json_response(
+            {"id": conversation_id, "activityId": activity_id, "serviceUrl": self.service_url}, status=201))
 
     async def _send(self, request: web.Request) -> web.Response:
         call, refusal = await self._record(request, "send")
@@ -240,7 +254,8 @@ class FakeBotFramework:
 
     async def _member(self, request: web.Request) -> web.Response:
         """GET /v3/conversations/{id}/members/{userId}: one member as a TeamsChannelAccount (id, name,
-        aadObjectId, ...), or 404 MemberNotFoundInConversation
+        aadObjectId, email, userPrincipalName, ...), found by their `29:` id or Entra object id, or 404
+        MemberNotFoundInConversation
         (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/get-teams-context#get-single-member-details)."""
         call = Call("member", request.method, request.path, request.match_info["conversation"],
                     None, {"member": request.match_info["member"]})
@@ -249,7 +264,9 @@ class FakeBotFramework:
             self.refused.append((call, refusal.status))
             return refusal
         self.calls.append(call)
-        account = self.members.get(request.match_info["member"])
+        wanted = request.match_info["member"]
+        account = self.members.get(wanted) or next(
+            (a for a in self.members.values() if a.get("aadObjectId") == wanted), None)
         if account is None:
             return web.json_response({"error": {"code": "MemberNotFoundInConversation",
                                                  "message": "The member is not in this conversation."}}, status=404)

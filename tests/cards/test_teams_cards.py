@@ -44,9 +44,11 @@ def test_open_card_has_pick_up_and_snooze_with_only_the_handoff_id():
     assert card["actions"] == [
         {"type": "Action.Execute", "title": "Pick Up", "verb": "pickup", "data": {"handoff_id": str(uuid.UUID(int=7))},
          "style": "positive"},
-        {"type": "Action.Execute", "title": "Snooze 1 h", "verb": "snooze", "data": {"handoff_id": str(uuid.UUID(int=7))}},
+        *({"type": "Action.Execute", "title": f"Snooze {label}", "verb": "snooze",
+           "data": {"handoff_id": str(uuid.UUID(int=7)), "choice": key}}
+          for key, label in (("30m", "30 min"), ("1h", "1 h"), ("4h", "4 h"))),
     ]
-    assert "Assessment in progress" in texts(card) and "refresh" not in card
+    assert "Assessing…" in texts(card) and "refresh" not in card
 
 
 def test_claimed_card_names_the_owner_and_the_delay_and_gives_only_the_owner_buttons():
@@ -65,7 +67,7 @@ def test_claimed_card_names_the_owner_and_the_delay_and_gives_only_the_owner_but
 ])
 def test_assessment_or_labelled_fallback_replaces_the_placeholder(assessment_state, data, shown):
     card = render(state(assessment=data, assessment_state=assessment_state))
-    assert shown in texts(card) and "Assessment in progress" not in texts(card)
+    assert shown in texts(card) and "Assessing…" not in texts(card)
     assert data["summary"] in texts(card)
 
 

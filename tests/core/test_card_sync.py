@@ -2,23 +2,21 @@
 
 import asyncio
 
-from bot.config import Settings
-from bot.services import Services
-from core.handoffs import Handoffs
 from tests.factories import ACME, CAROL, DANA, escalated
-from tests.fakes.port import RecordingPort
+from tests.fakes.port import RecordingPort, services_with
 
-
-def services_for(db, port) -> Services:
-    return Services(settings=Settings(database_url="sqlite://unused"), database=db, handoffs=Handoffs(db), ports={"slack": port})
+async def posted(db, *, platform: bool = True):
+    """An escalation whose card jobs have run: (port, services, worker, handoff); no platform: no port."""
+    port = RecordingPort() if platform else None
+    services = services_with(db, port)
+    worker = services.worker()
+    handoff = await escalated(services.handoffs)
+    await worker.drain()
+    return port, services, worker, handoff
 
 
 async def test_card_is_posted_then_edited_to_each_new_version(db):
-    port = RecordingPort()
-    services = services_for(db, port)
-    worker = services.worker()
-    h = await escalated(services.handoffs)
-    await worker.drain()
+    port, services, worker, h = await posted(db)
     assert port.posts == 1
     state = await services.handoffs.get(workspace=ACME, handoff_id=h.id)
     assert state.card.state == "posted" and state.card.rendered_version == state.version
@@ -39,11 +37,7 @@ async def test_card_is_posted_then_edited_to_each_new_version(db):
 
 
 async def test_version_moving_during_an_edit_is_rendered_again(db):
-    port = RecordingPort()
-    services = services_for(db, port)
-    worker = services.worker()
-    h = await escalated(services.handoffs)
-    await worker.drain()
+    port, services, worker, h = await posted(db)
     port.hang_edit_once.set()
     await services.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
     running = asyncio.create_task(worker.drain())
@@ -60,11 +54,7 @@ async def test_version_moving_during_an_edit_is_rendered_again(db):
 
 
 async def test_rate_limited_edit_is_retried_and_converges(db):
-    port = RecordingPort()
-    services = services_for(db, port)
-    worker = services.worker()
-    h = await escalated(services.handoffs)
-    await worker.drain()
+    port, services, worker, h = await posted(db)
     port.rate_limited_edits = 2
     await services.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
     await worker.drain()
@@ -75,10 +65,7 @@ async def test_rate_limited_edit_is_retried_and_converges(db):
 
 
 async def test_card_that_cannot_be_delivered_is_marked_failed_with_an_event(db):
-    services = Services(settings=Settings(database_url="sqlite://unused"), database=db, handoffs=Handoffs(db), ports={})
-    worker = services.worker()
-    h = await escalated(services.handoffs)
-    await worker.drain()
+    _, services, worker, h = await posted(db, platform=False)
     state = await services.handoffs.get(workspace=ACME, handoff_id=h.id)
     assert state.card.state == "failed"
     kinds = [e["kind"] for e in await services.handoffs.events(h.id)]

@@ -14,11 +14,16 @@ from tests.factories import ACME, GLOBEX, JUNIOR, escalated, seniors
 
 ENGINEERS = 50
 ROUNDS = 20
+# Claims in flight at the database at once. Twenty transactions racing for one row's lock exercise the
+# conditional UPDATE as fifty would, and the suite's pools together then stay well inside a CI server's
+# default max_connections of 100 (this pool, pg_db's 10, the odd replica or budget test's few).
+CONNECTIONS = 20
 
 
 async def test_fifty_concurrent_claims_one_winner_twenty_times(pg_database_url, pg_db):
-    # A pool big enough that every claimer holds its own connection at the same moment.
-    database = Database(pg_database_url, pool_size=ENGINEERS)
+    # Fifty claimers start at once; CONNECTIONS of them hold their own connection at the same moment and
+    # the rest queue for the pool (max_overflow is 0), so every round has many claims racing in the database.
+    database = Database(pg_database_url, pool_size=CONNECTIONS)
     handoffs = Handoffs(database)
     people = seniors(ENGINEERS)
     try:
@@ -84,29 +89,31 @@ async def test_two_people_setting_the_first_channel_at_once_make_one_admin(pg_db
 
 
 async def test_a_winning_claim_is_one_round_trip_on_postgresql(pg_database_url, pg_db):
-    """No BEGIN, no COMMIT, no second statement: the UPDATE, its event and its jobs are one statement."""
+    """No BEGIN, no COMMIT, no second statement: the UPDATE, its event, its jobs and the PSA's job (the
+    handoff names a ticket) are one statement, sent on the driver connection."""
     database = Database(pg_database_url, pool_size=1)  # one connection, so it is warm when measured
     # Not the claim's: the coalesced NOTIFY that wakes other processes' workers, sent later on its own.
     database.on_jobs_committed.clear()
-    handoffs = Handoffs(database)
-    first, second = await escalated(handoffs, summary="warm-up"), await escalated(handoffs, summary="measured")
+    handoffs = Handoffs(database, observers=("psa.note",))
+    first = await escalated(handoffs, summary="warm-up", ticket="INC-1")
+    second = await escalated(handoffs, summary="measured", ticket="INC-2")
     dana = seniors(1)[0]
     statements: list[str] = []  # what SQLAlchemy sends
-    simple: list[str] = []  # what asyncpg sends outside prepared statements: BEGIN, COMMIT, ROLLBACK
+    sent: list[str] = []  # what asyncpg sends: every query, prepared or not (BEGIN, COMMIT too)
     event.listen(database.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
         async with database.transaction() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
-            raw.add_query_logger(lambda record: simple.append(record.query))
+            raw.add_query_logger(lambda record: sent.append(record.query))
         assert isinstance(await handoffs.claim(workspace=ACME, person=dana, handoff_id=first.id), Won)
-        statements.clear(), simple.clear()
+        statements.clear(), sent.clear()
         outcome = await handoffs.claim(workspace=ACME, person=dana, handoff_id=second.id)
         assert isinstance(outcome, Won) and outcome.handoff.claimed_by.external_id == dana.external_id
-        assert len(statements) == 1 and statements[0].lstrip().startswith("WITH claimed AS"), statements
-        assert simple == []
+        assert statements == []
+        assert len(sent) == 1 and sent[0].lstrip().startswith("WITH claimed AS"), sent
         assert [e["kind"] for e in await handoffs.events(second.id)].count("claimed") == 1
         async with database.transaction() as conn:
             kinds = [j["kind"] for j in await outbox.list_jobs(conn, handoff_id=second.id)]
-        assert kinds.count(jobs.THREAD_REPLY) == 1 and jobs.CARD_SYNC in kinds
+        assert kinds.count(jobs.THREAD_REPLY) == 1 and jobs.CARD_SYNC in kinds and kinds.count("psa.note") == 2
     finally:
         await database.dispose()

@@ -276,3 +276,27 @@ async def test_naming_yourself_as_the_senior_is_refused_and_records_nothing(hand
     outcome = await handoffs.escalate(workspace=ACME, author=DANA, snapshot=snapshot(), target=DANA)
     assert outcome == Refused("self_target")
     assert await handoffs.queue(workspace=ACME, viewer=CAROL) == []
+
+
+async def test_a_claim_tells_observers_in_its_own_transaction_only_for_a_ticket(db):
+    """The PSA's job commits with the claim (one statement on PostgreSQL, one transaction on SQLite),
+    exactly as core.jobs.observer_jobs defines it: keyed by the claim's version, with the time to pick-up."""
+    clock = FakeClock()
+    handoffs = Handoffs(db, observers=("psa.note", "metrics.note"), clock=clock)
+    ticketed, plain = await escalated(handoffs, ticket="INC-7"), await escalated(handoffs)
+    clock.advance(seconds=90.5)
+    won = await handoffs.claim(workspace=ACME, person=DANA, handoff_id=ticketed.id)
+    assert isinstance(won, Won)
+    assert isinstance(await handoffs.claim(workspace=ACME, person=DANA, handoff_id=plain.id), Won)
+    expected = job_kinds.observer_jobs(
+        ("psa.note", "metrics.note"), ticketed.id, event="claimed", version=won.handoff.version, now=clock(),
+        actor_id=won.handoff.claimed_by.id, to_pickup_s=90.5,
+    )
+    async with db.transaction() as conn:
+        told = [j for j in await outbox.list_jobs(conn, handoff_id=ticketed.id)
+                if j["kind"] in ("psa.note", "metrics.note") and j["payload"]["event"] == "claimed"]
+        untold = [j for j in await outbox.list_jobs(conn, handoff_id=plain.id) if j["kind"] in ("psa.note", "metrics.note")]
+    fields = ("kind", "payload", "dedupe_key", "max_attempts", "state", "run_after")
+    assert sorted(({f: j[f] for f in fields} for j in told), key=lambda j: j["kind"]) == sorted(
+        ({f: j[f] for f in fields} for j in expected), key=lambda j: j["kind"])
+    assert untold == []

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Settings
-from bot.services import Services
 from core import jobs as job_kinds
 from core.handoffs import Handoffs
 from core.models import Done, PersonKey, Refused, ReminderSchedule, Snoozed
@@ -17,7 +15,7 @@ from core.schedule import ReminderPolicy, parse_schedule
 from core.worker import Worker
 from db import outbox
 from tests.factories import ACME, CAROL, DANA, JUNIOR, snapshot
-from tests.fakes.port import RecordingPort
+from tests.fakes.port import RecordingPort, run_due, services_with
 
 ADMIN = PersonKey("U-ADMIN", "Ada")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -40,16 +38,12 @@ class Rig:
         policy = ReminderPolicy(parse_schedule(schedule), timedelta(seconds=_seconds(first_action)))
         self.handoffs = Handoffs(db, clock=self.clock, reminders=policy)
         self.port = RecordingPort()
-        services = Services(settings=Settings(database_url="sqlite://unused"), database=db,
-                            handoffs=self.handoffs, ports={"slack": self.port})
+        services = services_with(db, self.port, handoffs=self.handoffs)
         self.worker = Worker(db, services.job_kinds(), clock=self.clock, worker_id="test")
         self.db = db
 
     async def run_due(self) -> int:
-        ran = 0
-        while await self.worker.run_one():
-            ran += 1
-        return ran
+        return await run_due(self.worker)
 
     async def at(self, seconds: float) -> None:
         """Move the clock to T0 + seconds and run what is due."""
@@ -140,6 +134,39 @@ async def test_snooze_holds_nudges_off_for_an_hour(db):
     assert rig.nudges() == [(1, 3601), (2, 3603)]
     snooze_jobs = await _jobs(db, job_kinds.REMIND)
     assert all(j["attempts"] <= 1 for j in snooze_jobs), "waiting out a snooze spent a try"
+
+
+async def test_a_snooze_of_30_minutes_ends_on_time_and_the_card_is_shown_again_without_it(db):
+    rig = Rig(db, schedule="1h,2h")
+    h = await rig.escalate()
+    await rig.at(1)
+    snoozed = await rig.handoffs.snooze(workspace=ACME, person=JUNIOR, handoff_id=h.id, choice="30m")
+    assert isinstance(snoozed, Snoozed) and snoozed.until == T0 + timedelta(seconds=1801)
+    await rig.run_due()
+    shown = len(rig.port.edits)
+    await rig.at(1800)
+    assert (await rig.handoffs.load(h.id)).snoozed_until is not None and len(rig.port.edits) == shown
+    await rig.at(1801)
+    ended = await rig.handoffs.load(h.id)
+    assert ended.snoozed_until is None, "the snooze ended on time"
+    assert rig.port.edits[-1] == (f"ts-{h.id}", ended.version), "the card was re-rendered at its end"
+    await rig.at(1802)
+    assert len(rig.port.edits) == shown + 1, "once"
+
+
+async def test_a_second_snooze_outlives_the_first_ones_end_and_odd_choices_are_refused(db):
+    rig = Rig(db, schedule="8h")
+    h = await rig.escalate()
+    await rig.handoffs.snooze(workspace=ACME, person=JUNIOR, handoff_id=h.id, choice="30m")
+    await rig.at(60)
+    again = await rig.handoffs.snooze(workspace=ACME, person=JUNIOR, handoff_id=h.id, choice="4h")
+    await rig.at(1800)  # the first snooze's end: it was replaced, so nothing changes
+    assert (await rig.handoffs.load(h.id)).snoozed_until == again.until == T0 + timedelta(seconds=60 + 4 * 3600)
+    await rig.at(60 + 4 * 3600)
+    assert (await rig.handoffs.load(h.id)).snoozed_until is None
+    for odd in ("7m", "forever", "0s"):
+        refused = await rig.handoffs.snooze(workspace=ACME, person=JUNIOR, handoff_id=h.id, choice=odd)
+        assert isinstance(refused, Refused) and refused.reason == "snooze_choice", odd
 
 
 async def test_only_the_author_or_an_admin_may_snooze(db):

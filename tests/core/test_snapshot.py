@@ -1,6 +1,16 @@
 import pytest
 
-from core.snapshot import FIELD_LIMITS, Invalid, Snapshot, validate_snapshot
+from core.snapshot import (
+    FIELD_LIMITS,
+    NOT_ONE_OF,
+    REQUIRED,
+    TOO_LONG,
+    UNKNOWN,
+    FieldProblem,
+    Invalid,
+    Snapshot,
+    validate_snapshot,
+)
 
 
 def test_valid_snapshot_is_trimmed_and_defaults_urgency():
@@ -12,7 +22,7 @@ def test_valid_snapshot_is_trimmed_and_defaults_urgency():
 def test_summary_is_required(summary):
     result = validate_snapshot({"summary": summary})
     assert isinstance(result, Invalid)
-    assert result.errors == {"summary": "Problem summary is required."}
+    assert result.errors == {"summary": FieldProblem("summary", REQUIRED)}
 
 
 @pytest.mark.parametrize("field", sorted(FIELD_LIMITS))
@@ -21,8 +31,7 @@ def test_each_field_names_its_limit(field):
     fields = {"summary": "ok", field: "x" * (limit + 1)}
     result = validate_snapshot(fields)
     assert isinstance(result, Invalid)
-    assert f"limit is {limit:,}" in result.errors[field]
-    assert f"{limit + 1:,} characters" in result.errors[field]
+    assert result.errors[field] == FieldProblem(field, TOO_LONG, limit=limit, length=limit + 1)
 
 
 def test_at_the_limit_is_fine():
@@ -33,7 +42,8 @@ def test_at_the_limit_is_fine():
 def test_bad_urgency_and_unknown_field():
     result = validate_snapshot({"summary": "ok", "urgency": "yesterday", "colour": "red"})
     assert isinstance(result, Invalid)
-    assert set(result.errors) == {"urgency", "colour"}
+    assert result.errors == {"urgency": FieldProblem("urgency", NOT_ONE_OF, choices=("low", "normal", "high", "critical")),
+                             "colour": FieldProblem("colour", UNKNOWN)}
 
 
 def test_control_and_bidi_characters_never_get_in():

@@ -79,17 +79,12 @@ async def test_stats_of_thirty_days_and_of_nobody_else(db):
 
 
 async def test_overdue_now_counts_what_the_last_reminder_marked(db):
-    from bot.config import Settings
-    from bot.services import Services
     from core.worker import Worker
-    from tests.fakes.port import RecordingPort
+    from tests.fakes.port import RecordingPort, run_due, services_with
 
     handoffs, clock = await scripted(db)
-    services = Services(settings=Settings(database_url="sqlite://unused"), database=db, handoffs=handoffs,
-                        ports={"slack": RecordingPort()})
-    worker = Worker(db, services.job_kinds(), clock=clock)
-    while await worker.run_one():
-        pass
+    services = services_with(db, RecordingPort(), handoffs=handoffs)
+    await run_due(Worker(db, services.job_kinds(), clock=clock))
     stats = await handoffs.stats(workspace=ACME, days=7)
     assert (stats.open_now, stats.overdue_now) == (1, 1)
 

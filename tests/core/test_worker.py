@@ -5,8 +5,6 @@ import time
 
 import pytest
 
-from bot.config import Settings
-from bot.services import Services
 from core.errors import RetryLater
 from core.handoffs import Handoffs
 from core.worker import JobKind, Worker, backoff_delay
@@ -14,7 +12,7 @@ from db import outbox
 from db.engine import Database
 from db.tables import utcnow
 from tests.factories import ACME, DANA, escalated
-from tests.fakes.port import RecordingPort
+from tests.fakes.port import RecordingPort, services_with
 
 
 async def enqueue(db, kind, n=1, **kw):
@@ -46,7 +44,7 @@ async def _append(into, job):
 async def test_dead_workers_job_is_finished_by_another_and_applied_once(db):
     port = RecordingPort()
     handoffs = Handoffs(db)
-    services = Services(settings=Settings(database_url="sqlite://unused"), database=db, handoffs=handoffs, ports={"slack": port})
+    services = services_with(db, port, handoffs=handoffs)
     h = await escalated(handoffs)
     port.hang_post.set()  # the first worker posts, then dies before recording it
     doomed = Worker(db, services.job_kinds(), lease_s=0.5, worker_id="doomed")
@@ -137,24 +135,35 @@ async def test_jobs_sharing_a_key_never_overlap_and_fold_while_pending(pg_db):
 
 
 async def test_retries_back_off_then_fail_with_error_and_event(db):
+    """The delays the worker chose are read from what it stored, against its own (injected) clock: exact on
+    a loaded machine, where wall-clock gaps between attempts are mostly the event loop's own lateness."""
     handoffs = Handoffs(db)
     h = await escalated(handoffs)
-    attempts: list[float] = []
+    reads: list = []  # every time the worker read its clock
+    due: list = []  # each attempt's run_after, as stored
+    failed_at: list[int] = []  # the worker's first clock read after each failure: the retry's "now"
     failed: list[str] = []
 
+    def clock():
+        reads.append(utcnow())
+        return reads[-1]
+
     async def flaky(job):
-        attempts.append(time.monotonic())
+        [row] = await all_jobs(db, "flaky")
+        due.append(row["run_after"])
+        failed_at.append(len(reads))  # nothing awaits between the raise and the worker's next read
         raise ConnectionError("upstream 503")
 
     async def on_failed(job, error):
         failed.append(error)
 
     await enqueue(db, "flaky", handoff_id=h.id, max_attempts=4)
-    worker = Worker(db, {"flaky": JobKind(flaky, on_failed)}, backoff_base_s=0.1, backoff_cap_s=10)
+    worker = Worker(db, {"flaky": JobKind(flaky, on_failed)}, backoff_base_s=0.1, backoff_cap_s=10, clock=clock)
     await worker.drain(timeout_s=10)
-    assert len(attempts) == 4
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
-    assert gaps[1] > gaps[0] * 1.3 and gaps[2] > gaps[1] * 1.3, gaps
+    assert len(due) == 4
+    chosen = [(due[n] - reads[failed_at[n - 1]]).total_seconds() for n in (1, 2, 3)]
+    for n, delay in enumerate(chosen, start=1):  # base * 2^(n-1), times the jitter's 0.75-1
+        assert 0.075 * 2 ** (n - 1) - 1e-3 <= delay <= 0.1 * 2 ** (n - 1) + 1e-3, chosen
     [job] = await all_jobs(db, "flaky")
     assert job["state"] == "failed" and job["attempts"] == 4
     assert "ConnectionError: upstream 503" in job["last_error"]

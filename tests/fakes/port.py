@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.config import Settings
+from bot.services import Services
 from core.budget import Pace
-from core.delivery import PostedCard, Reply
+from core.delivery import ContactEmail, PostedCard, Reply
 from core.errors import RetryLater
-from core.models import HandoffState
+from core.handoffs import Handoffs
+from core.models import HandoffState, Person
+from core.worker import Worker
 
 
 class RecordingPort:
@@ -30,6 +34,9 @@ class RecordingPort:
         self.edit_started = asyncio.Event()
         self.release_edit = asyncio.Event()
         self.rate_limited_edits = 0
+        self.emails: dict[str, ContactEmail] = {}  # external id -> what the platform says (default: none)
+        self.email_lookups: list[str] = []
+        self.names: dict[str, str] = {}  # external id -> the name the platform shows (default: the stored one)
 
     def _show(self, ref: str, state: HandoffState) -> None:
         self.messages[ref] = {"version": state.version, "status": state.status, "assessment": state.assessment_state}
@@ -67,3 +74,24 @@ class RecordingPort:
 
     async def retire_duplicate(self, state: HandoffState, duplicate: PostedCard) -> None:
         self.retired.append(duplicate.message_ref)
+
+    async def contact_email(self, state: HandoffState, person: Person) -> ContactEmail:
+        self.email_lookups.append(person.external_id)
+        return self.emails.get(person.external_id, ContactEmail(None))
+
+    async def shown_name(self, state: HandoffState, person: Person) -> str:
+        return self.names.get(person.external_id, person.display_name)
+
+
+def services_with(db, port: RecordingPort | None, *, handoffs: Handoffs | None = None) -> Services:
+    """The real services (their job kinds, their worker) on `db`, delivering to `port` (None: no platform)."""
+    return Services(settings=Settings(database_url="sqlite://unused"), database=db, handoffs=handoffs or Handoffs(db),
+                    ports={"slack": port} if port is not None else {})
+
+
+async def run_due(worker: Worker) -> int:
+    """Run every job that is due on the worker's clock, one after another; how many ran."""
+    ran = 0
+    while await worker.run_one():
+        ran += 1
+    return ran

@@ -38,6 +38,10 @@ class FakeAutotask(FakePsa):
         self.companies = {1: "Contoso Ltd"}
         self.zone_lookups = 0
 
+    def add_member(self, email: str, member_id: int) -> None:
+        self.resources[email.lower()] = {"id": member_id, "email": email, "isActive": True,
+                                         "defaultServiceDeskRoleID": 29682833}
+
     def add_ticket(self, id: int, *, title: str, company: str, number: str | None = None, closed: bool = False):
         self.companies.setdefault(len(self.companies) + 1, company)
         return super().add_ticket(id, title=title, company=company, number=number or f"T20261123.{id % 10000:04d}",
@@ -148,6 +152,7 @@ class FakeAutotask(FakePsa):
         if ticket is None or not body.get("assignedResourceID") or not body.get("assignedResourceRoleID"):
             return self.violation(f"PATCH Tickets needs id, assignedResourceID and assignedResourceRoleID: {body}")
         ticket.owner = body["assignedResourceID"]
+        self.updated(request, body)
         return web.json_response({"itemId": ticket.id})
 
 

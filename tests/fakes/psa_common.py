@@ -49,7 +49,9 @@ class FakePsa:
         self.tickets: dict[int, FakeTicket] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request that reached the API
         self.violations: list[str] = []
+        self.ticket_updates: list[tuple[str, str, Any]] = []  # (method, path, body) of each owner change taken
         self._failures: deque[Failure] = deque()
+        self._refusals: list[tuple[str, str, int]] = []  # (method, path ending, status): answered so, every time
         self._drops_after_note = 0
         self._down_until = 0.0
         self._ids = itertools.count(9001)
@@ -62,8 +64,17 @@ class FakePsa:
         self.tickets[id] = ticket
         return ticket
 
+    def add_member(self, email: str, member_id: int) -> None:
+        """A PSA member (ConnectWise member, Autotask resource, Halo agent) with this email."""
+        raise NotImplementedError
+
     def fail(self, status: int, *, times: int = 1, retry_after: str | None = None, html: bool = False) -> None:
         self._failures.extend(Failure(status, retry_after, html) for _ in range(times))
+
+    def refuse(self, method: str, path_end: str, status: int) -> None:
+        """Every `method` request whose path ends with `path_end` is answered `status` (e.g. the API user may
+        read tickets but not edit them: 403 on the owner change)."""
+        self._refusals.append((method, path_end, status))
 
     def drop_after_note(self, times: int = 1) -> None:
         self._drops_after_note += times
@@ -100,6 +111,9 @@ class FakePsa:
         if self.down:
             return self._drop(request)
         self.requests.append((request.method, request.path))
+        for method, path_end, status in self._refusals:
+            if request.method == method and request.path.endswith(path_end):
+                return web.json_response({"message": f"scripted {status}"}, status=status)
         if self._failures and not self.is_token_request(request):
             failure = self._failures.popleft()
             headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
@@ -132,6 +146,9 @@ class FakePsa:
             self._drops_after_note -= 1
             return self._drop(request)
         return note
+
+    def updated(self, request: web.Request, body: Any) -> None:
+        self.ticket_updates.append((request.method, request.path, body))
 
     def ticket(self, raw: str) -> FakeTicket | None:
         try:

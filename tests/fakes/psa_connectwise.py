@@ -35,6 +35,9 @@ class FakeConnectWise(FakePsa):
         self.credentials = base64.b64encode(f"{company}+{public}:{private}".encode()).decode()
         self.members: dict[str, int] = {}  # email -> member id
 
+    def add_member(self, email: str, member_id: int) -> None:
+        self.members[email.lower()] = member_id
+
     def routes(self, app: web.Application) -> None:
         app.router.add_get(PREFIX + "/service/tickets/{id}", self._get_ticket)
         app.router.add_post(PREFIX + "/service/tickets/{id}/notes", self._post_note)
@@ -106,6 +109,7 @@ class FakeConnectWise(FakePsa):
         for op in ops:
             if op["path"] == "owner":
                 ticket.owner = op["value"]
+        self.updated(request, ops)
         return web.json_response({"id": ticket.id, "owner": ticket.owner})
 
 

@@ -38,6 +38,9 @@ class FakeHalo(FakePsa):
     def is_token_request(self, request: web.Request) -> bool:
         return request.path == "/auth/token"
 
+    def add_member(self, email: str, member_id: int) -> None:
+        self.agents[email.lower()] = member_id
+
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/auth/token", self._token)
         app.router.add_get("/api/tickets/{id}", self._get_ticket)
@@ -117,6 +120,7 @@ class FakeHalo(FakePsa):
         if ticket is None:
             return web.json_response({"message": "Ticket not found"}, status=404)
         ticket.owner = body[0].get("agent_id", ticket.owner)
+        self.updated(request, body)
         return web.json_response({"id": ticket.id, "agent_id": ticket.owner})
 
 

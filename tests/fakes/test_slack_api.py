@@ -53,3 +53,21 @@ def test_signed_headers_match_slacks_algorithm():
     headers = signed_headers("s3cret", "a=b", timestamp=1_700_000_000)
     expected = "v0=" + hmac.new(b"s3cret", b"v0:1700000000:a=b", sha256).hexdigest()
     assert headers == {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": expected}
+
+
+async def test_users_info_shows_the_email_only_with_users_read_email():
+    """https://api.slack.com/methods/users.info: profile.email needs users:read.email; every answer names the
+    token's scopes in X-OAuth-Scopes."""
+    from dataclasses import replace
+
+    narrow = replace(ACME_TEAM, scopes=("commands", "chat:write", "users:read"))
+    async with fake_slack(ACME_TEAM) as (fake, base_url):
+        fake.add_user("U-DANA", "Dana", team_id="T-ACME", email="dana@acme.example")
+        answer = await AsyncWebClient(token=ACME_TEAM.bot_token, base_url=base_url).users_info(user="U-DANA")
+        assert answer["user"]["profile"]["email"] == "dana@acme.example"
+        assert "users:read.email" in answer.headers["X-OAuth-Scopes"].split(",")
+    async with fake_slack(narrow) as (fake, base_url):
+        fake.add_user("U-DANA", "Dana", team_id="T-ACME", email="dana@acme.example")
+        answer = await AsyncWebClient(token=narrow.bot_token, base_url=base_url).users_info(user="U-DANA")
+        assert "email" not in answer["user"]["profile"] and answer["user"]["profile"]["display_name"] == "Dana"
+        assert answer.headers["X-OAuth-Scopes"] == "commands,chat:write,users:read"

@@ -1,5 +1,6 @@
 """PostgreSQL refusing connections for a while (HANDOFF_FAULT_OUTAGE_S, default 6 s; 30 s in the issue):
-the modal says to try again, /readyz says why, and the worker backs off and resumes by itself."""
+the modal (Slack) and the dialog (Teams) say to try again, /readyz says why, and the worker backs off
+and resumes by itself."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import os
 import time
 
 import aiohttp
+import asyncpg
 
 from standins.slack import requests as slack_requests
 from standins.slack.requests import Actor
+from db.engine import Database
+from tests.faults.pg_cluster import PrivateCluster
 from tests.faults.rig import CHANNEL, Rig
+from tests.teams import harness as teams
 
 OUTAGE_S = float(os.environ.get("HANDOFF_FAULT_OUTAGE_S", "6"))
 
@@ -56,3 +61,39 @@ async def test_database_refusing_connections(tmp_path):
         log = rig.replicas[0].log_path.read_text(errors="replace")
         attempts = log.count("handoff.worker: worker: database unreachable")
         assert 0 < attempts <= 4 * (OUTAGE_S + 2), f"{attempts} worker reconnection attempts in {OUTAGE_S}s"
+
+
+async def test_teams_dialog_says_try_again_while_the_database_refuses(tmp_path):
+    """Teams: the Escalate dialog stays open saying nothing was sent and to try again; the same dialog
+    sent again once the database is back makes one escalation."""
+    cluster = PrivateCluster(max_connections=30)
+    await asyncio.to_thread(cluster.init().start)
+    try:
+        admin = await asyncpg.connect(cluster.url.replace("+asyncpg", ""))
+        await admin.execute('CREATE DATABASE "handoff"')
+        await admin.close()
+        database = Database(cluster.url.rsplit("/", 1)[0] + "/handoff")
+        async with teams.teams_bot(database) as bot:
+            jamie, alex = teams.teams_user("Jamie"), teams.teams_user("Alex Admin")
+            await teams.use_this_channel(bot, alex)
+            dialog = await teams.open_dialog(bot, jamie)
+            form = teams.submit(jamie, bot.fake.service_url, dialog, summary="Finance share is read-only")
+
+            await asyncio.to_thread(cluster.stop)
+            status, body = await bot.send(form)
+            assert status == 200, body
+            assert body["task"]["type"] == "continue", "the dialog stays open"
+            shown = json.dumps(body["task"]["value"]["card"]["content"])
+            assert "Nothing was sent yet" in shown and "try again" in shown
+            assert "Finance share is read-only" in shown, "what they typed is kept"
+
+            await asyncio.to_thread(cluster.start)
+            status, body = await bot.send(form)
+            assert status == 200 and body["task"]["type"] == "message", body
+            await bot.drain()
+            [handoff] = await bot.handoffs.queue(workspace=teams.ACME_TEAMS, viewer=teams.key(alex))
+            assert handoff.snapshot.summary == "Finance share is read-only"
+            assert len(bot.fake.created) == 1
+        await database.dispose()
+    finally:
+        await asyncio.to_thread(cluster.destroy)

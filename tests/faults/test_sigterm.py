@@ -43,8 +43,10 @@ async def test_sigterm_during_traffic_exits_in_budget_and_loses_nothing(tmp_path
         took = time.monotonic() - signalled
         left_running = await _held_jobs(rig, pid)
         submitted = await traffic
+        settle_started = time.monotonic()
         await rig.settled(timeout_s=60)
-        print("sigterm:", json.dumps({"held_at_signal": held, "exit_s": round(took, 1), "code": code}))
+        print("sigterm:", json.dumps({"held_at_signal": held, "exit_s": round(took, 1), "code": code,
+                                      "settled_s": round(time.monotonic() - settle_started, 1), "setup": rig.timings}))
 
         assert code == 0, leaving.log_tail()
         assert took <= SHUTDOWN_S + 1.0, f"exited {took:.1f}s after SIGTERM (budget {SHUTDOWN_S}s)"

@@ -13,6 +13,7 @@ from core.delivery import Deliveries
 from core.handoffs import Handoffs
 from core.worker import Worker
 from db import outbox
+from tests.factories import escalated
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.port import RecordingPort
 from tests.servers import serve
@@ -40,6 +41,12 @@ class Rig:
 
     async def trail(self, handoff_id) -> list[dict]:
         return await self.handoffs.events(handoff_id)
+
+    async def assessed(self, **fields):
+        """Escalate, let the worker run until nothing is left, and return the handoff as stored and its trail."""
+        handoff = await escalated(self.handoffs, **fields)
+        await self.worker.drain()
+        return await self.handoffs.load(handoff.id), await self.trail(handoff.id)
 
     def budget_s(self) -> float:
         return self.assessments.budget_s(poll_s=POLL_S)

@@ -81,14 +81,21 @@ class SlackBot:
             return state.card.message_ref if state.card and state.card.message_ref else None
         return await eventually(posted)
 
-    async def press(self, actor: Actor, action: str, handoff_id, ts: str, **kwargs) -> Answer:
-        """A click on a card button, with a response_url the Slack fake serves (as Slack sends one)."""
+    async def press(self, actor: Actor, action: str, handoff_id, ts: str, *, option: dict | None = None,
+                    **kwargs) -> Answer:
+        """A click on a card button (or, with `option`, a choice in its menu), with a response_url the
+        Slack fake serves (as Slack sends one)."""
         response_url = self.fake.response_url(user=actor.user_id, channel=CHANNEL)
         return await self.send(slack.block_action(actor, action_id=f"handoff_{action}", value=str(handoff_id),
-                                                  message_ts=ts, response_url=response_url), **kwargs)
+                                                  message_ts=ts, response_url=response_url, option=option), **kwargs)
 
     def card(self, ts: str) -> dict[str, Any]:
         return self.fake.message(CHANNEL, ts)
+
+    async def listeners_done(self, timeout_s: float = 15) -> None:
+        """Wait until every Slack listener has finished what it does after its ack (the services' InFlight
+        counts those runs): whatever a click was going to say, it has said."""
+        assert await self.services.inflight.wait_idle(timeout_s), "listeners still running"
 
     async def settled(self, timeout_s: float = 15) -> None:
         """Wait until the worker has nothing left to do."""
@@ -149,9 +156,10 @@ async def eventually(check: Callable, *, timeout_s: float = 10, interval_s: floa
 
 @asynccontextmanager
 async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None, post_interval_s: float = 0.01,
-                      post_burst: int = 3, **settings) -> AsyncIterator[SlackBot]:
+                      post_burst: int = 3, clock=None, **settings) -> AsyncIterator[SlackBot]:
     """The real app against the Slack stand-in, assessed by the real SDK against a fake Anthropic
-    (pass `claude` to script it, or clear its gate to hold the assessment back)."""
+    (pass `claude` to script it, or clear its gate to hold the assessment back). `clock`: the service's
+    time, to move by hand (its own worker still runs on real time: run jobs due later with a Worker of yours)."""
     claude = claude or FakeAnthropic(default=assessment(ASSESSMENT))
     async with fake_slack() as (fake, api_url), claude_against(claude) as assessor:
         for actor in (JAMIE, DANA, CAROL):
@@ -161,7 +169,7 @@ async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None,
             slack_api_url=api_url, job_poll_s=0.05, **{"slack_channel": CHANNEL, **settings},
         )
         from bot.services import build_services
-        services = build_services(config)
+        services = build_services(config, **({"clock": clock} if clock else {}))
         services.assessor = assessor
         app = create_app(config, services=services)
         app[SLACK].delivery.pace = Pace(interval_s=post_interval_s, burst=post_burst)

@@ -35,10 +35,7 @@ def kinds(trail: list[dict]) -> list[str]:
 async def test_a_valid_answer_is_stored_the_version_bumped_and_the_card_edited(db):
     fake = fa.FakeAnthropic()
     async with assessment_rig(db, fake) as rig:
-        handoff = await escalated(rig.handoffs)
-        await rig.worker.drain()
-        state = await rig.handoffs.load(handoff.id)
-        trail = await rig.trail(handoff.id)
+        state, trail = await rig.assessed()
     assert state.assessment_state == "ready"
     assert state.assessment["next_steps"] == fa.VALID_ASSESSMENT["next_steps"]
     assert (state.assessment["source"], state.assessment["confidence"]) == ("model", "medium")
@@ -148,10 +145,7 @@ async def test_each_failure_ends_failed_with_a_labelled_fallback_within_the_budg
 async def test_invalid_output_once_is_retried_and_the_second_answer_stored(db):
     fake = fa.FakeAnthropic().script(fa.schema_invalid())
     async with assessment_rig(db, fake) as rig:
-        handoff = await escalated(rig.handoffs)
-        await rig.worker.drain()
-        state = await rig.handoffs.load(handoff.id)
-        trail = await rig.trail(handoff.id)
+        state, trail = await rig.assessed()
     assert state.assessment_state == "ready" and len(fake.requests) == 2
     error = next(e["data"] for e in trail if e["kind"] == "assessment_error")
     assert error["kind"] == "schema_invalid" and "confidence" in error["error"] and error["output_tokens"] == 180
@@ -160,10 +154,7 @@ async def test_invalid_output_once_is_retried_and_the_second_answer_stored(db):
 async def test_a_short_retry_after_is_waited_out_inside_the_sdk(db):
     fake = fa.FakeAnthropic().script(fa.rate_limited(retry_after_ms=200))
     async with assessment_rig(db, fake) as rig:
-        handoff = await escalated(rig.handoffs)
-        await rig.worker.drain()
-        state = await rig.handoffs.load(handoff.id)
-        trail = await rig.trail(handoff.id)
+        state, trail = await rig.assessed()
     assert state.assessment_state == "ready" and len(fake.requests) == 2
     assert fake.requests[1].at - fake.requests[0].at >= 0.2  # the SDK honoured retry-after-ms
     assert "assessment_error" not in kinds(trail)  # one job attempt was enough
@@ -231,9 +222,7 @@ async def test_a_hostile_answer_is_stored_sanitized_and_truncated(db):
     }
     fake = fa.FakeAnthropic(default=fa.assessment(hostile))
     async with assessment_rig(db, fake) as rig:
-        handoff = await escalated(rig.handoffs)
-        await rig.worker.drain()
-        state = await rig.handoffs.load(handoff.id)
+        state, _ = await rig.assessed()
     assert state.assessment_state == "ready"
     stored = state.assessment
     texts = [stored["summary"], *stored["likely_causes"], *stored["next_steps"]]

@@ -44,8 +44,7 @@ async def test_psa_journey_notes_in_order_each_once(pg_url, vendor):
         await bot.settled()
 
         escalation, assessment, pickup, closing = rig.fake.notes(TICKET_ID)
-        jamie, name = state.author.display_name, state.claimed_by.display_name  # as Slack gives them
-        assert name.lower() == winner.name.lower()
+        jamie, name = JAMIE.name, winner.name  # as Slack shows them (users.info), not the clicks' usernames
         assert escalation.startswith(f"Escalated in Slack by {jamie} (urgency: high)")
         assert "Restarted transport" in escalation
         assert f"Escalation card: https://slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}" in escalation
@@ -53,6 +52,19 @@ async def test_psa_journey_notes_in_order_each_once(pg_url, vendor):
         assert pickup.startswith(f"Picked up by {name} after less than a minute")
         assert closing.startswith(f"Resolved by {name}.\nTime to pick-up: less than a minute.\nTime to first action: less than a minute.")
         assert rig.fake.violations == []
+
+
+async def test_pick_up_note_names_the_senior_as_slack_shows_them(pg_url):
+    async with psa_rig("connectwise") as rig, running_bot(pg_url, psa_retry_base_s=0.05, **rig.env) as bot:
+        # The click carries the username "dana"; Slack shows her display name, else her full name.
+        dana = bot.fake.world.users[DANA.user_id]
+        dana["profile"] = {"display_name": "Dana", "real_name": "Dana Kowalski"}
+        handoff = await bot.escalate(JAMIE, ticket=rig.ticket_ref)
+        ts = await bot.card_ts(handoff.id)
+        assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200
+        await eventually(lambda: len(rig.fake.notes(TICKET_ID)) == 3)
+        assert (await bot.handoffs.load(handoff.id)).claimed_by.display_name == "dana"  # what the click said
+        assert rig.fake.notes(TICKET_ID)[2].startswith("Picked up by Dana after less than a minute")
 
 
 async def test_bad_credentials_show_admins_and_leak_nothing(pg_url, caplog):

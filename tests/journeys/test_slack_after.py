@@ -1,8 +1,14 @@
-"""After the card on Slack: Snooze 1 h, /escalate stats, the App Home's week (signed requests in, the stand-in out)."""
+"""After the card on Slack: Snooze (30 min, 1 h, 4 h), /escalate stats, the App Home's week (signed requests in, the stand-in out)."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+
+from core.worker import Worker
+from db.tables import utcnow
+from tests.core.test_reminders import Clock
+from tests.fakes.port import run_due
 
 from standins.slack import requests as slack
 from tests.journeys.slack_bot import (
@@ -26,6 +32,33 @@ async def test_author_snoozes_from_the_card_and_anyone_else_is_told_who_can(pg_u
         assert "Reminders for this escalation are snoozed until" in said[0]["text"]
         await eventually(lambda: "reminders snoozed until" in card_text(bot.card(ts)))
         await bot.settled()
+
+
+async def test_snooze_for_30_minutes_from_the_cards_menu_and_the_card_drops_it_when_it_ends(pg_url):
+    """The card offers the core's snooze lengths; the author picks 30 min; at its end (the service's clock
+    moved by hand, the real outbox run) the card no longer says it is snoozed."""
+    clock = Clock(utcnow())
+    async with running_bot(pg_url, clock=clock) as bot:
+        handoff = await bot.escalate(JAMIE, summary="Backups failed on the file server")
+        ts = await bot.card_ts(handoff.id)
+        [menu] = [e for b in bot.card(ts)["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == "handoff_snooze"]
+        assert [o["text"]["text"] for o in menu["options"]] == ["Snooze 30 min", "Snooze 1 h", "Snooze 4 h"]
+        await bot.press(JAMIE, "snooze", handoff.id, ts, option=menu["options"][0])
+        said = await eventually(lambda: bot.fake.ephemerals_for("U-JAMIE"))
+        until = clock() + timedelta(minutes=30)
+        assert f"snoozed until {until:%H:%M} UTC" in said[0]["text"]
+        await eventually(lambda: "reminders snoozed until" in card_text(bot.card(ts)))
+        await bot.settled()
+
+        worker = Worker(bot.services.database, bot.services.job_kinds(), clock=clock, worker_id="test")
+        clock.advance(29 * 60)
+        await run_due(worker)
+        assert "reminders snoozed until" in card_text(bot.card(ts)), "not before its end"
+        clock.advance(61)
+        await run_due(worker)
+        await eventually(lambda: "snoozed" not in card_text(bot.card(ts)).lower())
+        assert "Waiting for pick-up" in card_text(bot.card(ts)) and "handoff_pickup" in buttons(bot.card(ts))
 
 
 async def test_stats_are_private_and_name_what_matters(pg_url):

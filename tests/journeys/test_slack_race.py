@@ -52,7 +52,7 @@ async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
         # Losers clicking again (and Slack retrying) add nothing.
         again = await asyncio.gather(*(bot.press(s, "pickup", handoff.id, ts, retry_num=1) for s in seniors[:5]))
         assert all(a.status == 200 for a in again)
-        await asyncio.sleep(0.3)
+        await bot.listeners_done()
         await bot.settled()
         assert len(bot.fake.thread(CHANNEL, ts)) == 25
 
@@ -60,3 +60,30 @@ async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
 async def _claimed(bot, handoff_id):
     state = await bot.handoffs.load(handoff_id)
     return state if state.claimed_by is not None else None
+
+
+async def test_a_loser_is_told_once_however_often_the_click_arrives(pg_url):
+    """The same signed click delivered twice (Slack's retry of a late ack, at once and later) and the same
+    loser clicking twice more: one private notice, one record in the thread (PostgreSQL)."""
+    from standins.slack import requests as slack
+
+    carol, dana = Actor("U-CAROL", "Carol"), Actor("U-DANA", "Dana")
+    async with running_bot(pg_url) as bot:
+        for person in (carol, dana):
+            bot.fake.add_user(person.user_id, person.name, team_id="T-ACME")
+        handoff = await bot.escalate(JAMIE, summary="Print server spooler crashes hourly")
+        ts = await bot.card_ts(handoff.id)
+        await bot.press(dana, "pickup", handoff.id, ts)
+        await eventually(lambda: _claimed(bot, handoff.id))
+        click = slack.block_action(carol, action_id="handoff_pickup", value=str(handoff.id), message_ts=ts,
+                                   response_url=bot.fake.response_url(user=carol.user_id, channel=CHANNEL))
+        answers = await asyncio.gather(bot.send(click), bot.send(click, retry_num=1))
+        answers += [await bot.send(click, retry_num=2)]
+        answers += await asyncio.gather(*(bot.press(carol, "pickup", handoff.id, ts) for _ in range(2)))
+        assert all(a.status == 200 for a in answers)
+        await bot.listeners_done()  # every click has said whatever it was going to say
+        await bot.settled()
+        [notice] = bot.fake.ephemerals_for(carol.user_id)
+        assert re.fullmatch(r"Already claimed by Dana, (just now|\d+ s ago)\.", notice["text"]), notice
+        records = [r for r in bot.fake.thread(CHANNEL, ts) if "tried to pick this up too" in r["text"]]
+        assert [r["text"].split(" tried")[0] for r in records] == ["Carol"]

@@ -70,13 +70,13 @@ async def test_escalate_assess_and_a_25_way_pick_up_race(pg_db):
         [create] = bot.fake.of_kind("create")
         assert create.body["channelData"]["channel"]["id"] == CHANNEL and create.body["isGroup"] is True
         first_card = create.body["activity"]["attachments"][0]["content"]
-        assert first_card["version"] == "1.5" and "Assessment in progress" in card_text(first_card)
-        pickup, _snooze = first_card["actions"]
+        assert first_card["version"] == "1.5" and "Assessing…" in card_text(first_card)
+        pickup, *_snoozes = first_card["actions"]
         assert (pickup["type"], pickup["verb"], list(pickup["data"])) == ("Action.Execute", "pickup", ["handoff_id"])
         handoff_id = pickup["data"]["handoff_id"]
         conversation, activity_id, card = posted_card(bot)
         assert [c.activity_id for c in bot.fake.of_kind("update")] == [activity_id]
-        assert "expired TLS certificate" in card_text(card) and "Assessment in progress" not in card_text(card)
+        assert "expired TLS certificate" in card_text(card) and "Assessing…" not in card_text(card)
 
         # 25 seniors click Pick Up in the same instant
         async def click(senior):
@@ -170,7 +170,7 @@ async def test_the_owner_releases_and_resolves_others_are_refused(db):
         assert "Only the engineer who picked this up" in (await press("resolve", carol))["value"]
 
         released = await press("release", dana)
-        assert verbs(released["value"]) == ["pickup", "snooze"] and "Waiting for pick-up" in str(released["value"])
+        assert verbs(released["value"]) == ["pickup", "snooze", "snooze", "snooze"] and "Waiting for pick-up" in str(released["value"])
         await press("pickup", carol)
         resolved = await press("resolve", carol)
         assert verbs(resolved["value"]) == [] and "Resolved" in str(resolved["value"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.journeys.test_psa_assign import teams_pick_up
 from tests.journeys.test_teams_escalation import card_text
 from tests.psa.rigs import TICKET_ID, psa_rig
 from tests.teams.harness import open_dialog, posted_card, submit, teams_bot, teams_user, use_this_channel
@@ -29,3 +30,11 @@ async def test_teams_ticket_check_card_and_notes(pg_db):
         assert escalation.startswith("Escalated in Teams by Jamie (urgency: high)")
         assert assessment.startswith("Assessment (")
         assert rig.fake.violations == []
+
+
+async def test_teams_pick_up_note_names_the_senior_as_teams_shows_them(pg_db):
+    senior = teams_user("Dana Kowalski")  # the activity's from.name: Teams' display name
+    async with psa_rig("halo") as rig, teams_bot(pg_db, psa_retry_base_s=0.05, **rig.env) as bot:
+        await teams_pick_up(bot, rig, senior)
+        pickup = [n for n in rig.fake.notes(TICKET_ID) if n.startswith("Picked up by")]
+        assert len(pickup) == 1 and pickup[0].startswith("Picked up by Dana Kowalski after less than a minute")

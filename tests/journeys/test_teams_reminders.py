@@ -10,8 +10,11 @@ from bot.metrics import PrometheusTelemetry
 from core.handoffs import Handoffs
 from core.models import PersonKey
 from core.schedule import ReminderPolicy, parse_schedule
+from core.jobs import TIMER_KINDS
 from core.worker import Worker
+from db import outbox
 from tests.core.test_reminders import T0, Clock
+from tests.fakes.port import run_due
 from tests.teams.harness import (
     ACME_TEAMS,
     TENANT,
@@ -28,6 +31,7 @@ from tests.teams.harness import (
 )
 
 JAMIE, ALEX, DANA = teams_user("Jamie"), teams_user("Alex Admin"), teams_user("Dana")
+HELD_BACK_S = 1.0  # a pending delivery due this soon is a paced post or a quick retry, not a later step
 
 
 async def escalated(bot, clock):
@@ -41,18 +45,24 @@ async def escalated(bot, clock):
     return worker, conversation, activity_id
 
 
-async def run_due(worker) -> None:
-    while await worker.run_one():
-        pass
-
-
-async def settle(worker, clock) -> None:
-    """Run what is due, then let posts the conversation's pace held back (a fraction of a second, in real
-    time and on the service's clock) go out too."""
-    for _ in range(6):
+async def settle(worker, clock, *, timeout_s: float = 20.0) -> None:
+    """Run what is due, then, while a delivery is held back only briefly (the conversation's pace, kept in
+    real time, reschedules a post a fraction of a second later on the service's clock), move the service's
+    clock along with real time and run it too. Waits for that condition, not for a fixed number of rounds,
+    so a slow machine only makes it take longer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    work = [kind for kind in worker.kinds if kind not in TIMER_KINDS]  # reminders wait for the test's clock
+    while True:
         await run_due(worker)
-        await asyncio.sleep(0.25)
-        clock.advance(0.25)
+        async with worker.db.transaction() as conn:
+            due_in = await outbox.next_due_in(conn, now=clock(), kinds=work)
+        if due_in is None or due_in > HELD_BACK_S:
+            return
+        assert loop.time() < deadline, f"a delivery still held back after {timeout_s}s"
+        started = loop.time()
+        await asyncio.sleep(0.05)
+        clock.advance(loop.time() - started)
 
 
 def thread_texts(bot, conversation):
@@ -74,7 +84,7 @@ async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
         await settle(worker, clock)
         assert [t for t in thread_texts(bot, conversation) if "Still waiting" in t] == [
             "⏰ Still waiting for pick-up: escalated less than a minute ago. Reminder 1 of 2.\n\n"
-            "Press Pick Up to take it, or Snooze 1 h if it can wait."]
+            "Press Pick Up to take it, or snooze it if it can wait."]
         clock.now = T0 + timedelta(seconds=4)
         await settle(worker, clock)
         nudges = [t for t in thread_texts(bot, conversation) if "Still waiting" in t]
@@ -110,6 +120,32 @@ async def test_snooze_on_the_card_author_yes_others_told_who_can(pg_db):
         clock.now = T0 + timedelta(seconds=10)
         await run_due(worker)
         assert not [t for t in thread_texts(bot, conversation) if "Still waiting" in t]
+
+
+async def test_snooze_for_30_minutes_from_the_card_and_the_card_drops_it_when_it_ends(pg_db):
+    """The card offers the core's snooze lengths; the author picks 30 min; at its end (the service's clock
+    moved by hand, the real worker over the real outbox) the posted card no longer says it is snoozed."""
+    clock = Clock()
+    handoffs = Handoffs(pg_db, clock=clock, reminders=ReminderPolicy(parse_schedule("2h")))
+    async with teams_bot(pg_db, handoffs=handoffs) as bot:
+        worker, conversation, activity_id = await escalated(bot, clock)
+        card = bot.fake.card_of(activity_id)
+        snoozes = [(a["title"], a["data"]["choice"]) for a in card["actions"] if a["verb"] == "snooze"]
+        assert snoozes == [("Snooze 30 min", "30m"), ("Snooze 1 h", "1h"), ("Snooze 4 h", "4h")]
+        handoff_id = card["actions"][0]["data"]["handoff_id"]
+        status, body = await bot.send(card_action("snooze", handoff_id, sender=JAMIE, service_url=bot.fake.service_url,
+                                                  conversation_id=conversation, choice="30m"))
+        until = clock() + timedelta(minutes=30)
+        assert status == 200 and f"Snoozed until {until:%H:%M} UTC" in card_texts(body["value"])
+        await settle(worker, clock)
+        assert "Snoozed until" in card_texts(bot.fake.card_of(activity_id))
+        clock.now = until - timedelta(seconds=5)
+        await settle(worker, clock)
+        assert "Snoozed until" in card_texts(bot.fake.card_of(activity_id)), "not before its end"
+        clock.now = until + timedelta(seconds=1)
+        await settle(worker, clock)
+        assert "Snoozed" not in card_texts(bot.fake.card_of(activity_id))
+        assert "Status: Waiting for pick-up" in card_texts(bot.fake.card_of(activity_id))
 
 
 async def test_stats_and_the_settings_card(pg_db):

@@ -55,7 +55,7 @@ def test_manifest_names_every_slack_route_the_server_serves(tmp_path):
 
 def test_least_privilege_scopes():
     assert sorted(BOT_SCOPES) == sorted(["commands", "chat:write", "channels:history", "groups:history",
-                                         "im:history", "im:write", "users:read"])
+                                         "im:history", "im:write", "users:read", "users:read.email"])
     # chat:write posts; im:write only opens the bot's own DM (to look for a DM a retry already sent).
     assert not any(s.endswith(":write") and s not in ("chat:write", "im:write") for s in BOT_SCOPES)
 

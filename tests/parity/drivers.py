@@ -34,7 +34,11 @@ ADMIN = "Ada Admin"
 
 
 class FormError(Exception):
-    """The escalate form was answered with an error (text as the person sees it)."""
+    """The escalate form was answered with errors: field -> text as the person sees it under that field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
 
 
 class Driver:
@@ -90,22 +94,32 @@ class SlackDriver(Driver):
     def form_error(self, message: Message) -> str:
         return slack_messages.plain_text(message)
 
-    async def escalate(self, author: str, *, summary: str, target: str | None = None) -> str:
-        values = {"summary": summary}
+    async def escalate(self, author: str, *, summary: str, target: str | None = None, **more: str) -> str:
+        values = {"summary": summary, **more}
         if target:
             values["target"] = self.actor(target).user_id
         view = await self.bot.open_modal(self.actor(author))
         answer = (await self.bot.submit(self.actor(author), view, **values)).json()
         if answer["response_action"] == "errors":
-            raise FormError(" ".join(answer["errors"].values()))
+            raise FormError(answer["errors"])
         [handoff] = [h for h in await self.bot.handoffs.queue(workspace=self.workspace, viewer=self.key(ADMIN))
                      if h.snapshot.summary == strip_controls(summary).strip()]
         self.cards[str(handoff.id)] = await self.bot.card_ts(handoff.id)
         return str(handoff.id)
 
-    async def press(self, name: str, verb: str, handoff_id: str) -> None:
+    async def press(self, name: str, verb: str, handoff_id: str, *, choice: str | None = None,
+                    offered: bool = True) -> None:
+        """A click; with `choice`, the option of the button's menu whose key it is (as the card offers it;
+        `offered=False`: an option the card does not offer, as an older card's menu would send it)."""
         ts = self.cards.get(handoff_id, "1700000000.000001")
-        answer = await self.bot.press(self.actor(name), verb, handoff_id, ts)
+        option = None
+        if choice is not None and not offered:
+            option = {"text": {"type": "plain_text", "text": choice}, "value": f"{handoff_id}|{choice}"}
+        elif choice is not None:
+            [option] = [o for b in self.bot.fake.message(SLACK_CHANNEL, ts)["blocks"] if b["type"] == "actions"
+                        for e in b["elements"] if e["action_id"] == f"handoff_{verb}"
+                        for o in e["options"] if o["value"].endswith(f"|{choice}")]
+        answer = await self.bot.press(self.actor(name), verb, handoff_id, ts, option=option)
         assert answer.status == 200 and answer.elapsed_s < 3
 
     def told(self, name: str) -> list[str]:
@@ -170,28 +184,36 @@ class TeamsDriver(Driver):
     def key(self, name: str) -> PersonKey:
         return teams.key({**self.user(name), "name": name})
 
-    async def escalate(self, author: str, *, summary: str, target: str | None = None) -> str:
-        fields = {"summary": summary}
+    async def escalate(self, author: str, *, summary: str, target: str | None = None, **more: str) -> str:
+        fields = {"summary": summary, **more}
         if target:
             fields["target"] = self.user(target)["aadObjectId"]
         dialog = await teams.open_dialog(self.bot, self.user(author))
         status, body = await self.bot.send(teams.submit(self.user(author), self.bot.fake.service_url, dialog, **fields))
         assert status == 200, body
         if body["task"]["type"] == "continue":
-            form = body["task"]["value"]["card"]["content"]["body"]
-            raise FormError(" ".join(b["text"] for b in form if b.get("color") == "Attention"
-                                     and b.get("weight") != "Bolder"))
+            raise FormError(dialog_errors(body["task"]["value"]["card"]["content"]["body"]))
         await self.bot.drain()
         conversation, activity_id = self.bot.fake.created[-1]
         handoff_id = self.bot.fake.card_of(activity_id)["actions"][0]["data"]["handoff_id"]
         self.cards[handoff_id] = (conversation, activity_id)
         return handoff_id
 
-    async def press(self, name: str, verb: str, handoff_id: str) -> None:
-        conversation = self.cards.get(handoff_id, (f"{teams.CHANNEL};messageid=1", ""))[0]
+    async def press(self, name: str, verb: str, handoff_id: str, *, choice: str | None = None,
+                    offered: bool = True) -> None:
+        """A click; with `choice`, the card's action for that choice (as the card offers it; `offered=False`:
+        one the card does not offer, as an older card would send it)."""
+        conversation, activity_id = self.cards.get(handoff_id, (f"{teams.CHANNEL};messageid=1", ""))
+        data = {}
+        if choice is not None and not offered:
+            data = {"choice": choice}
+        elif choice is not None:
+            [action] = [a for a in self.bot.fake.card_of(activity_id)["actions"]
+                        if a["verb"] == verb and a["data"].get("choice") == choice]
+            data = {"choice": action["data"]["choice"]}
         status, body = await self.bot.send(teams.card_action(verb, handoff_id, sender=self.user(name),
                                                              service_url=self.bot.fake.service_url,
-                                                             conversation_id=conversation))
+                                                             conversation_id=conversation, **data))
         assert status == 200 and body["statusCode"] == 200, body
         self.answers.setdefault(name, []).append(body)
 
@@ -233,13 +255,26 @@ class TeamsDriver(Driver):
         await self.bot.handoffs.set_role(workspace=self.workspace, admin=self.key(ADMIN), person=self.key(name), role=role)
 
 
+def dialog_errors(form: list[dict]) -> dict[str, str]:
+    """The errors a Teams dialog shows, each keyed by the input it sits under (the notice on top is not one)."""
+    errors: dict[str, str] = {}
+    field = ""
+    for block in form:
+        if block.get("id"):
+            field = block["id"]
+        elif block.get("color") == "Attention" and block.get("weight") != "Bolder":
+            errors[field] = f"{errors[field]} {block['text']}" if field in errors else block["text"]
+    return errors
+
+
 @asynccontextmanager
-async def driver(platform: str, pg_db, pg_url):
+async def driver(platform: str, pg_db, pg_url, **settings):
+    """`settings`: Settings keywords for the bot (e.g. a PSA connection)."""
     if platform == "slack":
-        async with running_bot(pg_url) as bot:
+        async with running_bot(pg_url, **settings) as bot:
             yield SlackDriver(bot)
     else:
-        async with teams.teams_bot(pg_db) as bot:
+        async with teams.teams_bot(pg_db, **settings) as bot:
             await teams.use_this_channel(bot, teams.teams_user(ADMIN))
             yield TeamsDriver(bot)
 

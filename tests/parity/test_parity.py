@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import pytest
 from cards import messages
 from cards.view import PersonView
 from core.models import Refused
+from core.snapshot import FIELD_LIMITS, REQUIRED, TOO_LONG, FieldProblem
 from tests.parity.drivers import FormError, driver, new_id
 
 HOSTILE = "<!channel> @here <at>everyone</at> \u202eevil\u202c \x00 *bold* <https://evil.example|click>"
@@ -106,6 +108,18 @@ async def name_yourself_as_senior(w: World) -> None:
     assert str(error.value) == w.d.form_error(messages.target_is_you())
 
 
+async def form_field_errors(w: World) -> None:
+    """A missing required field and an oversized one: nothing is sent, each is named under its own field."""
+    limit = FIELD_LIMITS["tried"][1]
+    with pytest.raises(FormError) as error:
+        await w.d.escalate("Jamie", summary="  ", tried="x" * (limit + 1))
+    expected = messages.field_errors({"summary": FieldProblem("summary", REQUIRED),
+                                      "tried": FieldProblem("tried", TOO_LONG, limit=limit, length=limit + 1)})
+    assert error.value.errors == {name: w.d.form_error(message) for name, message in expected.items()}
+    assert error.value.errors == {"summary": "Problem summary is required.",
+                                  "tried": "What I've tried is 3,001 characters; the limit is 3,000."}
+
+
 async def hostile_text(w: World) -> None:
     handoff = await w.d.escalate("Jamie", summary=HOSTILE)
     await w.d.press("Carol", "pickup", handoff)
@@ -147,7 +161,7 @@ async def a_person_with_no_name(w: World) -> None:
 
 
 async def snooze(w: World) -> None:
-    """Snooze 1 h on the card: only the author or an admin; anyone else is told privately who can."""
+    """Snooze for 30 min from the card's choices: only the author or an admin; anyone else is told privately who can."""
     handoff = await w.d.escalate("Jamie", summary="Backups failed on the file server")
     before = len(w.d.told("Carol"))
     await w.d.press("Carol", "snooze", handoff)
@@ -155,14 +169,22 @@ async def snooze(w: World) -> None:
     state = await w.d.state(handoff)
     refused = messages.refusal(Refused("not_author_or_admin", state), admins=[PersonView("U-ADA", "Ada Admin")])
     assert told[-1] == w.d.private(refused)
-    await w.d.press("Jamie", "snooze", handoff)
+    pressed_at = (await w.d.state(handoff)).created_at
+    await w.d.press("Jamie", "snooze", handoff, choice="30m")
     for _ in range(200):  # Slack acks the click first and snoozes right after
         if (await w.d.state(handoff)).snoozed_until is not None:
             break
         await asyncio.sleep(0.02)
     await w.d.settle()
-    assert (await w.d.state(handoff)).snoozed_until is not None
+    until = (await w.d.state(handoff)).snoozed_until
+    assert until is not None and timedelta(minutes=30) <= until - pressed_at < timedelta(minutes=31)
     assert "snoozed until" in w.d.card(handoff).lower()
+    before = len(w.d.told("Jamie"))
+    await w.d.press("Jamie", "snooze", handoff, choice="7m", offered=False)  # a card from before the choices changed
+    told = await w.d.told_now("Jamie", before + 1)
+    assert told[-1] == w.d.private(messages.refusal(Refused("snooze_choice")))
+    assert told[-1].endswith("Choose one on the card as it is now (Snooze 30 min / Snooze 1 h / Snooze 4 h).")
+    assert (await w.d.state(handoff)).snoozed_until == until, "nothing changed"
 
 
 STEPS: list[tuple[str, Step]] = [
@@ -173,6 +195,7 @@ STEPS: list[tuple[str, Step]] = [
     ("release, resolve", release_and_resolve),
     ("closed handoff", closed_handoff),
     ("name yourself as senior", name_yourself_as_senior),
+    ("form: a missing and an oversized field", form_field_errors),
     ("hostile and control-character text", hostile_text),
     ("bad input", bad_input),
     ("a person with no name", a_person_with_no_name),

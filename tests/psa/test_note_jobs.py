@@ -8,6 +8,7 @@ import logging
 import pytest
 from sqlalchemy import text
 
+from cards import psa_messages
 from core.models import PersonKey, Won
 from tests.factories import ACME, CAROL, DANA, GLOBEX, JUNIOR, escalated
 from tests.psa.notes_rig import notes_rig
@@ -88,9 +89,9 @@ async def test_bad_credentials_fail_once_visibly_and_leak_nothing(pg_db, vendor,
             jobs = await r.jobs(h.id)
             assert [(j["state"], j["attempts"]) for j in jobs] == [("failed", 1), ("failed", 1)]
             failures = [e for e in await r.handoffs.events(h.id) if e["kind"] == "psa_note_failed"]
-            vendor_name = {"connectwise": "ConnectWise", "autotask": "Autotask", "halo": "Halo"}[vendor]
-            assert [e["data"]["error"] for e in failures] == [f"{vendor_name} rejected the credentials (401)"] * 2
-            assert (await r.handoffs.load(h.id)).notice == f"PSA notes stopped: {vendor_name} rejected the credentials (401)"
+            reason = psa_messages.credentials_rejected(psa_messages.VENDORS[vendor], 401)
+            assert [e["data"]["error"] for e in failures] == [reason] * 2
+            assert (await r.handoffs.load(h.id)).notice == psa_messages.notice(psa_messages.NOTES_STOPPED, reason)
             trail = repr(await r.handoffs.events(h.id)) + repr(jobs)
         assert rig.fake.all_notes() == []
         for secret in (wrong, rig.secret):

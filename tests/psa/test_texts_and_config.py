@@ -7,6 +7,9 @@ import pytest
 
 from bot.config import Settings
 from psa import notes
+from cards.psa_messages import ticket_problem
+from cards.slack_messages import plain_text
+from core.psa_form import TicketProblem
 from psa.client import BadRef, TicketRef
 from psa.connection import ConfigError, PsaConnection, Vault, from_environment
 from tests.psa.notes_rig import KEY
@@ -55,7 +58,9 @@ async def test_each_psas_own_reference_forms(vendor, text, ref):
 async def test_bad_references_say_what_the_psa_expects(vendor, text):
     async with psa_rig(vendor) as rig, aiohttp.ClientSession() as session:
         result = rig.connection().client(session, timeout_s=1, cache={}).parse_ref(text)
-        assert isinstance(result, BadRef) and ("digits" in result.message or "T20261123.0042" in result.message)
+        assert isinstance(result, BadRef)
+        said = plain_text(ticket_problem(TicketProblem("bad_form", vendor, text, max_digits=result.max_digits)))
+        assert "digits only, like 123456 (at most 10 digits)" in said or "T20261123.0042" in said
 
 
 def test_environment_connection_names_missing_settings_not_values():
@@ -100,3 +105,28 @@ def test_the_environment_connection_is_for_single_workspace_installs_only():
     many = build_services(Settings(slack_client_id="1.2", slack_client_secret="cs", slack_signing_secret="x", **psa))
     assert single.psa.directory.default is not None and single.psa.directory.default.kind == "halo"
     assert many.psa.directory.default is None  # one PSA must not receive every workspace's notes
+
+
+@pytest.mark.parametrize("value, on", [(None, False), ("true", True), ("false", False), ("1", True), ("off", False)])
+def test_assign_is_opt_in(monkeypatch, value, on):
+    from bot.services import build_services
+
+    if value is not None:
+        monkeypatch.setenv("HANDOFF_PSA_ASSIGN", value)
+    settings = Settings(slack_bot_token="xoxb-1", slack_signing_secret="x", psa="halo", psa_url="https://h.example/api",
+                        psa_auth_url="https://h.example/auth", psa_client_id="c", psa_client_secret="s3cret")
+    assert settings.psa_assign is on
+    assert "HANDOFF_PSA_ASSIGN" not in settings.psa_environment()  # a switch, not part of the connection
+    services = build_services(settings)
+    assert services.psa.directory.assign is on  # the default where a workspace did not switch it
+    assert "psa.assign" in services.job_kinds()  # registered either way: a queued assignment always has a runner
+
+
+def test_a_malformed_assign_value_stops_the_command_with_one_line():
+    from tests.bot.test_cli import run_handoff
+
+    result = run_handoff("db", "upgrade", env={"HANDOFF_PSA_ASSIGN": "sometimes"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "HANDOFF_PSA_ASSIGN" in lines[0] and "boolean" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from psa.tickets import Checked, Refused, TicketChecker, Unchecked
+from cards.psa_messages import ticket_problem
+from cards.slack_messages import plain_text
+from core.psa_form import TicketProblem
+from psa.tickets import Checked, TicketChecker, Unchecked
 from tests.factories import ACME
 from tests.psa.notes_rig import notes_rig
 from tests.psa.rigs import TICKET_ID, VENDORS, psa_rig
@@ -24,7 +27,7 @@ async def test_ticket_check_outcomes(pg_db, vendor):
             if vendor == "autotask" and reference == "999999":
                 reference = "T20990101.0001"
             outcome = await checker.check(workspace_id=ws.id, reference=reference)
-            assert isinstance(outcome, Refused) and expected in outcome.message, (reference, outcome)
+            assert isinstance(outcome, TicketProblem) and expected in plain_text(ticket_problem(outcome)), (reference, outcome)
         rig.fake.go_down(5)
         down = await checker.check(workspace_id=ws.id, reference=rig.ticket_ref)
         assert isinstance(down, Unchecked)

@@ -68,9 +68,12 @@ def invoke(name: str, value: dict, *, sender: dict, service_url: str, conversati
     return place(service_url).invoke(name, value, sender=sender, conversation=conversation, **fields)
 
 
-def card_action(verb: str, handoff_id: str, *, sender: dict, service_url: str, conversation_id: str) -> dict[str, Any]:
-    return place(service_url).card_action(verb, {"handoff_id": handoff_id}, sender=sender,
-                                          conversation_id=conversation_id, channel=CHANNEL)
+def card_action(verb: str, handoff_id: str, *, sender: dict, service_url: str, conversation_id: str,
+                message_id: str | None = None, **data: str) -> dict[str, Any]:
+    """A click on a card's Action.Execute; `data`: what else the action carries (a snooze's `choice`);
+    `message_id`: the message holding the card (Teams' replyToId)."""
+    return place(service_url).card_action(verb, {"handoff_id": handoff_id, **data}, sender=sender,
+                                          conversation_id=conversation_id, channel=CHANNEL, message_id=message_id)
 
 
 @dataclass
@@ -128,9 +131,9 @@ async def teams_bot(database: Database, *, assessor: Any = None, handoffs: Hando
     async with served(fake):
         settings = teams_settings(database.url, fake, **overrides)
         handoffs = handoffs or Handoffs(database, observers=(PSA_NOTE,))
-        notes, tickets = build_psa(settings, handoffs)
+        notes, tickets, psa_settings = build_psa(settings, handoffs)
         services = Services(settings=settings, database=database, handoffs=handoffs, assessor=assessor,
-                            psa=notes, tickets=tickets)
+                            psa=notes, tickets=tickets, psa_settings=psa_settings)
         app = create_app(settings, run_worker=False, services=services)
         async with serve(app) as url, aiohttp.ClientSession() as http:
             yield TeamsBot(url=url, fake=fake, services=app[SERVICES], http=http)

@@ -1,0 +1,206 @@
+"""What Handoff says about PSA connections and tickets, for both platforms. Pure; see cards/messages.py.
+
+The settings' words (each PSA's field labels, the form's errors, saved / removed / tested) and the escalate
+form's ticket-field errors. The rules that decide them are core/psa_form.py; the values come from psa/.
+No view here is ever given a secret: PsaStatus and PsaTestResult hold none.
+"""
+
+from __future__ import annotations
+
+from cards.messages import Hint, Message, Strong, _say
+from core.psa_form import (
+    MAX_CHARS, NOT_A_URL, NOT_HTTPS, REQUIRED, TOO_LONG, UNKNOWN_KIND, PsaRemoved, PsaStatus, PsaTestResult,
+    TicketProblem,
+)
+
+# The PSA as the settings name it, and as its own errors and tickets name it.
+KIND_LABELS = {"connectwise": "ConnectWise PSA", "autotask": "Autotask PSA", "halo": "HaloPSA"}
+VENDORS = {"connectwise": "ConnectWise", "autotask": "Autotask", "halo": "Halo"}
+SECRET_SAVED = "saved — leave blank to keep"
+ASSIGN_HEADING = "Ticket owner"  # the switch's heading where the platform shows one (Slack's input label)
+ASSIGN_LABEL = "Assign the ticket to the senior who picks it up"
+ASSIGN_HINT = "They become the ticket's owner when their email matches a PSA member"
+
+# field -> (label, hint); per PSA where the same name means something else.
+FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "connectwise": {
+        "url": ("API URL", "The API base, e.g. https://na.myconnectwise.net/v4_6_release/apis/3.0"),
+        "company": ("Company ID", "The company id you sign in to ConnectWise with"),
+        "public_key": ("Public key", "An API member's public key"),
+        "private_key": ("Private key", "The same API member's private key"),
+        "client_id": ("Client ID", "Your integration's clientId (developer.connectwise.com)"),
+    },
+    "autotask": {
+        "username": ("API user name", "An API-only user, e.g. handoff@example.com"),
+        "secret": ("Secret", "The API user's secret"),
+        "integration_code": ("API tracking identifier", "The API user's tracking identifier (integration code)"),
+        "url": ("Zone REST URL (optional)", "Empty: discovered from the user name"),
+        "discovery_url": ("Zone discovery URL (optional)", "Empty: Autotask's own"),
+    },
+    "halo": {
+        "url": ("Resource server URL", "Configuration > Integrations > Halo API, e.g. https://acme.halopsa.com/api"),
+        "auth_url": ("Authorisation server URL", "e.g. https://acme.halopsa.com/auth"),
+        "client_id": ("Client ID", "A client-credentials application"),
+        "client_secret": ("Client secret", "That application's secret"),
+        "tenant": ("Tenant (optional)", "Hosted instances only"),
+    },
+}
+
+
+def field_label(kind: str, name: str) -> str:
+    return FIELD_TEXTS.get(kind, {}).get(name, (name, ""))[0]
+
+
+def field_hint(kind: str, name: str) -> str:
+    return FIELD_TEXTS.get(kind, {}).get(name, ("", ""))[1]
+
+
+# --- what a PSA answered, as admins read it (the jobs' errors and the trail, the card's footer, Test) ---
+
+
+def credentials_rejected(vendor: str, status: int | None) -> str:
+    return f"{vendor} rejected the credentials ({status})"
+
+
+def unreachable(vendor: str, why: str) -> str:
+    return f"Couldn't reach {vendor} ({why})"
+
+
+def no_ticket(vendor: str, reference: str) -> str:
+    return f"{vendor} has no ticket {reference}"
+
+
+# --- the card's footer line about the PSA ---------------------------------------------------------
+# The handoff keeps "<kind>: <detail>" (core/models.HandoffState.notice): no platform's words; this says it.
+NOTES_STOPPED = "psa.notes_stopped"  # detail: why (the PSA's answer, worded above)
+ASSIGN_STOPPED = "psa.assign_stopped"  # detail: why
+NO_EMAILS = "psa.no_emails"  # detail: the permission the chat app lacks (e.g. Slack's users:read.email)
+NOTICE_CHARS = 300  # the stored line's room (db/tables.py handoffs.notice)
+
+
+def notice(kind: str, detail: str = "") -> str:
+    """The footer line as the handoff stores it."""
+    return f"{kind}: {detail}"[:NOTICE_CHARS]
+
+
+def notice_kind(stored: str | None) -> str | None:
+    return stored.split(": ", 1)[0] if stored else None
+
+
+def card_notice(stored: str) -> Message:
+    """The card's footer line, for both platforms: why PSA notes or the ticket's assignment stopped."""
+    kind, _, detail = stored.partition(": ")
+    if kind == NOTES_STOPPED:
+        return _say("psa.notes_stopped", f"PSA notes stopped: {detail}")
+    if kind == ASSIGN_STOPPED:
+        return _say("psa.assign_stopped", f"PSA ticket assignment stopped: {detail}")
+    if kind == NO_EMAILS:
+        return _say("psa.no_emails", ("PSA ticket not assigned: Handoff may not see people's email addresses. To fix "
+                                      "it, ", Hint("allow_emails"), "."))
+    return _say("notice", stored)  # a line stored before the kinds (already worded)
+
+
+# --- the settings form ------------------------------------------------------------------------------
+
+
+def field_problem(kind: str, name: str, code: str) -> Message:
+    """One field's error in the PSA form (core/psa_form.py's codes)."""
+    if code == UNKNOWN_KIND:
+        return _say("psa.form.kind", "Pick ConnectWise PSA, Autotask PSA or HaloPSA.")
+    label = field_label(kind, name)
+    if code == REQUIRED:
+        return _say("psa.form.required", f"{label} is required for {KIND_LABELS.get(kind, kind)}.")
+    if code == NOT_HTTPS:
+        return _say("psa.form.not_https", f"{label} must start with https:// (credentials never travel unencrypted).")
+    if code == NOT_A_URL:
+        return _say("psa.form.not_a_url", f"{label} must be a web address, like https://psa.example.com.")
+    if code == TOO_LONG:
+        return _say("psa.form.too_long", f"{label} is too long (at most {MAX_CHARS} characters).")
+    return _say("psa.form.invalid", f"{label} is not valid.")
+
+
+def fix_fields() -> Message:
+    return _say("psa.form.fix_fields", "Nothing was saved: please fix the highlighted fields and save again.")
+
+
+def no_secret_key() -> Message:
+    return _say("psa.no_secret_key", "Nothing was saved: PSA credentials are stored encrypted, and this installation "
+                                     "has no key for that. Ask whoever runs Handoff to set HANDOFF_SECRET_KEY (make "
+                                     "one with: python -c 'from cryptography.fernet import Fernet; "
+                                     "print(Fernet.generate_key().decode())') and restart it, then save again.")
+
+
+# --- what the settings show -------------------------------------------------------------------------
+
+
+def described(status: PsaStatus) -> str:
+    """The connection in a few words, never a credential: 'ConnectWise PSA at https://…'."""
+    if status.kind is None:
+        return "none"
+    where = status.where or "the zone Autotask finds from the API user"
+    return f"{KIND_LABELS.get(status.kind, status.kind)} at {where}"
+
+
+def status_line(status: PsaStatus) -> Message:
+    if status.kind is None:
+        return _say("psa.status", ("PSA connection: ", Strong("none"),
+                                   ". Ticket notes are not written; admins can set one up here."))
+    whose = {"stored": "this workspace's own",
+             "environment": "from the server's configuration (HANDOFF_PSA); a connection saved here wins over it",
+             "unreadable": "saved, but its credentials can't be read with this server's HANDOFF_SECRET_KEY "
+                           "(not set, or another key): enter them again and save"}[status.source]
+    return _say("psa.status", ("PSA connection: ", Strong(described(status)), f" ({whose})."))
+
+
+def saved(status: PsaStatus) -> Message:
+    return _say("psa.saved", ("Saved: this workspace's PSA connection is ", Strong(described(status)),
+                              ". Escalations that name a ticket get their notes there."))
+
+
+def removed(outcome: PsaRemoved) -> Message:
+    done = "Removed this workspace's PSA connection." if outcome.had_one else \
+        "Nothing to remove: this workspace has no PSA connection of its own."
+    if outcome.status.kind is not None:
+        return _say("psa.removed", (done + " The server's configured connection applies: ",
+                                    Strong(described(outcome.status)), "."))
+    return _say("psa.removed", done + " Ticket notes are not written until one is set up.")
+
+
+def testing() -> Message:
+    return _say("psa.testing", "Testing the PSA connection…")
+
+
+def test_result(result: PsaTestResult) -> Message:
+    vendor = VENDORS.get(result.kind, "The PSA")
+    if result.outcome == "works":
+        return _say("psa.test.works", f"The PSA connection works: {vendor} accepted the credentials.")
+    if result.outcome == "rejected":
+        return _say("psa.test.rejected", f"{credentials_rejected(vendor, result.status)}. Check them, enter "
+                                         "them again and save.")
+    if result.outcome == "unreachable":
+        return _say("psa.test.unreachable", f"{unreachable(vendor, result.detail)}. Check the URL, and that {vendor} "
+                                            "answers from where Handoff runs.")
+    if result.outcome == "refused":
+        return _say("psa.test.refused", f"{vendor} said no: {result.detail}")
+    if result.outcome == "unreadable":
+        return _say("psa.test.unreadable", "The saved PSA credentials can't be read with this server's "
+                                           "HANDOFF_SECRET_KEY: enter them again and save.")
+    return _say("psa.test.none", "There is no PSA connection to test: set one up first.")
+
+
+# --- the escalate form's ticket field ---------------------------------------------------------------
+
+
+def ticket_problem(problem: TicketProblem) -> Message:
+    """Why the ticket reference was not accepted, and what the PSA's references look like."""
+    vendor = VENDORS.get(problem.kind, "The PSA")
+    if problem.reason == "not_found":
+        return _say("ticket.not_found", f"{no_ticket(vendor, problem.reference)}. Check the number.")
+    if problem.reason == "closed":
+        return _say("ticket.closed", f"{vendor} ticket {problem.number} ({problem.title}) is closed. "
+                                     "Reopen it, or name the open ticket.")
+    if problem.kind == "autotask":
+        return _say("ticket.bad_form", "Autotask tickets look like T20261123.0042 (the ticket number) or a numeric "
+                                       "ticket id.")
+    return _say("ticket.bad_form", f"{vendor} ticket numbers are digits only, like 123456 "
+                                   f"(at most {problem.max_digits} digits).")

@@ -1,0 +1,167 @@
+"""HANDOFF_PSA_ASSIGN: the pick-up note's job hands the ticket to the senior, as a step of its own, on SQLite
+and PostgreSQL, against each PSA's fake over HTTP. The chat platform is the in-memory port here (the Slack
+and Teams journeys ask the real platform APIs' stand-ins)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cards import psa_messages
+from core.delivery import ContactEmail
+from tests.factories import ACME, CAROL, DANA, escalated
+from tests.psa.notes_rig import notes_rig
+from tests.psa.rigs import TICKET_ID, VENDORS, psa_rig
+
+DANA_EMAIL = "dana@acme.example"
+MEMBER = 31
+# What each vendor documents for the owner change (psa/connectwise.py, psa/autotask.py, psa/halo.py).
+OWNER_CHANGE = {
+    "connectwise": ("PATCH", f"/v4_6_release/apis/3.0/service/tickets/{TICKET_ID}",
+                    [{"op": "replace", "path": "owner", "value": {"id": MEMBER}}]),
+    "autotask": ("PATCH", "/zone5/ATServicesRest/V1.0/Tickets",  # the zone zoneInformation named
+                 {"id": TICKET_ID, "assignedResourceID": MEMBER, "assignedResourceRoleID": 29682833}),
+    "halo": ("POST", "/api/tickets", [{"id": TICKET_ID, "agent_id": MEMBER}]),
+}
+LOOKUP = {"connectwise": "/system/members", "autotask": "/V1.0/Resources/query", "halo": "/api/agent"}
+OWNER = {"connectwise": {"id": MEMBER}, "autotask": MEMBER, "halo": MEMBER}
+
+
+def pickup_notes(rig) -> list[str]:
+    return [n for n in rig.fake.notes(TICKET_ID) if n.startswith("Picked up by")]
+
+
+def lookups(rig) -> list[str]:
+    return [path for _, path in rig.fake.requests if path.endswith(LOOKUP[rig.vendor])]
+
+
+async def outcomes(r, handoff_id) -> list[tuple[str, dict]]:
+    return [(e["kind"], e["data"]) for e in await r.handoffs.events(handoff_id) if e["kind"].startswith("psa_assign")]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_pick_up_makes_the_senior_the_tickets_owner(db, vendor):
+    async with psa_rig(vendor) as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        r.clock.advance(minutes=4)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+
+        assert rig.fake.tickets[TICKET_ID].owner == OWNER[vendor]
+        assert rig.fake.ticket_updates == [OWNER_CHANGE[vendor]]
+        assert pickup_notes(rig) == [pickup_notes(rig)[0]] and pickup_notes(rig)[0].startswith("Picked up by Dana after 4 minutes")
+        assert await outcomes(r, h.id) == [("psa_assigned", {"psa": vendor, "ticket": rig.ticket_ref, "email": DANA_EMAIL})]
+        assert (await r.handoffs.person((await r.handoffs.load(h.id)).claimed_by.id)).email == DANA_EMAIL
+        assert [j["state"] for j in await r.assign_jobs(h.id)] == ["done"]
+        assert rig.fake.violations == []
+
+
+async def test_the_same_member_again_is_harmless_and_the_email_is_asked_for_once(db):
+    async with psa_rig("halo") as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+        await r.handoffs.release(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+
+        assert rig.fake.tickets[TICKET_ID].owner == MEMBER
+        assert rig.fake.ticket_updates == [OWNER_CHANGE["halo"]] * 2
+        assert len(pickup_notes(rig)) == 2  # one per pick-up, never one per assignment
+        assert r.port.email_lookups == [DANA.external_id]  # stored after the first answer
+        assert [k for k, _ in await outcomes(r, h.id)] == ["psa_assigned", "psa_assigned"]
+        assert rig.fake.violations == []
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_assign_off_writes_the_note_and_nothing_else(db, vendor):
+    async with psa_rig(vendor) as rig, notes_rig(db, rig.connection(), assign=False) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+
+        assert len(pickup_notes(rig)) == 1
+        assert rig.fake.ticket_updates == [] and lookups(rig) == []
+        assert rig.fake.tickets[TICKET_ID].owner is None
+        assert await r.assign_jobs(h.id) == [] and r.port.email_lookups == []
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_an_email_no_member_has_leaves_the_note_and_a_trail(db, vendor):
+    async with psa_rig(vendor) as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member("someone.else@acme.example", MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+
+        assert pickup_notes(rig)[0].startswith("Picked up by Dana after")
+        assert lookups(rig) and rig.fake.ticket_updates == []
+        assert rig.fake.tickets[TICKET_ID].owner is None
+        assert await outcomes(r, h.id) == [("psa_assign_skipped", {"reason": "no_member", "psa": vendor,
+                                                                  "ticket": rig.ticket_ref, "email": DANA_EMAIL})]
+        assert (await r.handoffs.load(h.id)).notice is None  # not a configuration problem: the trail only
+        assert [j["state"] for j in await r.assign_jobs(h.id)] == ["done"]
+
+
+async def test_no_email_from_the_platform_is_recorded_and_a_missing_permission_shown(db):
+    async with psa_rig("connectwise") as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(None, missing="users:read.email")
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+
+        assert pickup_notes(rig)[0].startswith("Picked up by Dana after")
+        assert lookups(rig) == [] and rig.fake.ticket_updates == []
+        assert await outcomes(r, h.id) == [("psa_assign_skipped", {"reason": "no_email", "person": "Dana",
+                                                                  "missing": "users:read.email"})]
+        assert (await r.handoffs.load(h.id)).notice == psa_messages.notice(psa_messages.NO_EMAILS, "users:read.email")
+
+        # Carol has no address Slack may show (no missing scope): the trail says so, the card says nothing new
+        await r.handoffs.set_notice(h.id, None)
+        await r.handoffs.release(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.handoffs.claim(workspace=ACME, person=CAROL, handoff_id=h.id)
+        await r.drain()
+        assert (await outcomes(r, h.id))[-1] == ("psa_assign_skipped", {"reason": "no_email", "person": "Carol"})
+        assert (await r.handoffs.load(h.id)).notice is None
+        assert len(pickup_notes(rig)) == 2
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_a_refused_owner_change_is_shown_and_the_note_stands(db, vendor):
+    async with psa_rig(vendor) as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        method, path, _ = OWNER_CHANGE[vendor]
+        rig.fake.refuse(method, path, 403)  # the API user may write notes but not edit tickets
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+
+        name = psa_messages.VENDORS[vendor]
+        assert len(pickup_notes(rig)) == 1 and rig.fake.tickets[TICKET_ID].owner is None
+        assert [(j["state"], j["attempts"]) for j in await r.assign_jobs(h.id)] == [("failed", 1)]  # final, not retried
+        assert await outcomes(r, h.id) == [("psa_assign_failed", {"error": f"{name} rejected the credentials (403)"})]
+        reason = psa_messages.credentials_rejected(name, 403)
+        assert (await r.handoffs.load(h.id)).notice == psa_messages.notice(psa_messages.ASSIGN_STOPPED, reason)
+        assert {j["state"] for j in await r.jobs(h.id)} == {"done"}  # every note job finished
+
+
+async def test_a_claimer_who_let_go_is_not_made_owner(db):
+    async with psa_rig("connectwise") as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.handoffs.release(workspace=ACME, person=DANA, handoff_id=h.id)  # before any job ran
+        await r.drain()
+
+        assert pickup_notes(rig)[0].startswith("Picked up by Dana")
+        assert rig.fake.ticket_updates == []
+        assert await outcomes(r, h.id) == [("psa_assign_skipped", {"reason": "not_owner"})]
