@@ -61,6 +61,8 @@ async def test_pick_up_note_names_the_senior_as_slack_shows_them(pg_url):
         dana["profile"] = {"display_name": "Dana", "real_name": "Dana Kowalski"}
         handoff = await bot.escalate(JAMIE, ticket=rig.ticket_ref)
         ts = await bot.card_ts(handoff.id)
+        # Notes follow the events: let the assessment land first, so the pick-up is the third note.
+        await eventually(lambda: len(rig.fake.notes(TICKET_ID)) == 2)
         assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200
         await eventually(lambda: len(rig.fake.notes(TICKET_ID)) == 3)
         assert (await bot.handoffs.load(handoff.id)).claimed_by.display_name == "dana"  # what the click said
