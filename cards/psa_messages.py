@@ -10,7 +10,8 @@ from __future__ import annotations
 from cards.messages import Hint, Message, Strong, _say
 from core.psa_form import (
     BUSY, DROPPED, HTML_PAGE, MAX_CHARS, NO_SUCH, NO_TICKET, NO_TOKEN, NO_ZONE, NOT_A_URL, NOT_HTTPS, NOT_ITS_REFERENCE,
-    NOT_JSON, REDIRECTED, REFUSED, REJECTED, REQUIRED, TIMED_OUT, TOO_LONG, UNKNOWN_KIND, PsaProblem, PsaRemoved,
+    NOT_JSON, REDIRECTED, REFUSED, REJECTED, REQUIRED, TIMED_OUT, TOO_LONG, UNKNOWN_KIND, UNREADABLE, PsaProblem,
+    PsaRemoved,
     PsaStatus, PsaTestResult, TicketProblem,
 )
 
@@ -87,6 +88,8 @@ def why_unreachable(problem: PsaProblem) -> str:
 
 
 CHECK_THE_URL = "check the API URL"
+# A saved connection sealed under another key (or none): the settings, their Test and the card all say it so.
+NOT_READABLE = "can't be read with this server's HANDOFF_SECRET_KEY (not set, or another key)"
 # What each final refusal says (a PsaProblem's code -> its words, from its facts).
 _REFUSALS = {
     REJECTED: lambda p: credentials_rejected(p.vendor, p.status),
@@ -99,6 +102,7 @@ _REFUSALS = {
     NO_TOKEN: lambda p: f"{p.vendor} issued no access token",
     NOT_ITS_REFERENCE: lambda p: f"ticket reference {p.detail!r} is not a {p.vendor} ticket",
     NO_TICKET: lambda p: f"{no_ticket(p.vendor, p.detail)} (404)",
+    UNREADABLE: lambda p: f"the saved PSA credentials {NOT_READABLE}: an admin enters them again and saves",
 }
 
 
@@ -185,8 +189,7 @@ def status_line(status: PsaStatus) -> Message:
                                    ". Ticket notes are not written; admins can set one up here."))
     whose = {"stored": "this workspace's own",
              "environment": "from the server's configuration (HANDOFF_PSA); a connection saved here wins over it",
-             "unreadable": "saved, but its credentials can't be read with this server's HANDOFF_SECRET_KEY "
-                           "(not set, or another key): enter them again and save"}[status.source]
+             "unreadable": f"saved, but its credentials {NOT_READABLE}: enter them again and save"}[status.source]
     return _say("psa.status", ("PSA connection: ", Strong(described(status)), f" ({whose})."))
 
 
@@ -236,8 +239,7 @@ def test_result(result: PsaTestResult) -> Message:
     if result.outcome == "refused":
         return _say("psa.test.refused", f"{vendor} said no: {result.detail}")
     if result.outcome == "unreadable":
-        return _say("psa.test.unreadable", "The saved PSA credentials can't be read with this server's "
-                                           "HANDOFF_SECRET_KEY: enter them again and save.")
+        return _say("psa.test.unreadable", f"The saved PSA credentials {NOT_READABLE}: enter them again and save.")
     return _say("psa.test.none", "There is no PSA connection to test: set one up first.")
 
 

@@ -175,6 +175,7 @@ CONNECT_FAILED, TIMED_OUT, DROPPED, BUSY = "connect_failed", "timed_out", "dropp
 REJECTED, NO_SUCH, REDIRECTED, HTML_PAGE, NOT_JSON, REFUSED = (
     "rejected", "no_such", "redirected", "html_page", "not_json", "refused")
 NO_ZONE, NO_TOKEN, NOT_ITS_REFERENCE, NO_TICKET = "no_zone", "no_token", "not_its_reference", "no_ticket"
+UNREADABLE = "unreadable"  # the workspace's saved connection can't be read with this server's HANDOFF_SECRET_KEY
 
 
 @dataclass(frozen=True)

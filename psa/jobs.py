@@ -26,10 +26,10 @@ import aiohttp
 
 from cards import psa_messages
 from core.delivery import CardDelivery
-from core.errors import PermanentFailure, RetryLater
+from core.errors import RetryLater
 from core.handoffs import Handoffs
 from core.models import HandoffState, Job
-from core.psa_form import NO_TICKET, NOT_ITS_REFERENCE, PsaProblem
+from core.psa_form import NO_TICKET, NOT_ITS_REFERENCE, UNREADABLE, PsaProblem
 from core.jobs import OBSERVER_MAX_ATTEMPTS
 from core.worker import JobKind, backoff_delay
 from db import outbox
@@ -80,11 +80,13 @@ class PsaNotes:
         return connection.client(session, timeout_s=timeout_s or self.timeout_s, cache=cache)
 
     async def connection(self, state: HandoffState) -> PsaConnection | None:
-        """The workspace's connection; one that cannot be read fails the job for good (naming no secret)."""
+        """The workspace's connection; a saved one that cannot be read fails the job for good (naming no secret;
+        the log has the exact cause for whoever runs Handoff, the card what an admin does about it)."""
         try:
             return await self.directory.for_workspace(state.workspace.id)
         except ConfigError as error:
-            raise PermanentFailure(str(error)) from None
+            log.warning("PSA connection of workspace %s unusable: %s", state.workspace.id, error)
+            raise PsaRejected(PsaProblem("", UNREADABLE)) from None
 
     @asynccontextmanager
     async def calling(self, connection: PsaConnection, state: HandoffState, job: Job) -> AsyncIterator[PsaClient]:

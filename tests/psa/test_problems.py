@@ -74,3 +74,23 @@ async def test_halo_issues_no_token_the_note_stops_and_both_cards_say_why(pg_db)
         notice = (await r.handoffs.load(h.id)).notice
     assert footers(notice) == ("⚠️ PSA notes stopped: Halo issued no access token",) * 2
     assert rig.fake.all_notes() == []
+
+
+async def test_a_saved_connection_this_server_cannot_read_stops_the_notes_and_both_cards_say_what_to_do(pg_db, caplog):
+    from cryptography.fernet import Fernet
+
+    from psa.connection import Vault
+    from tests.factories import ACME
+
+    async with psa_rig("halo") as rig, notes_rig(pg_db) as r:
+        ws = await r.handoffs.register_workspace(ACME, channel="C-ESCALATIONS")
+        await r.directory.save(workspace_id=ws.id, connection=rig.connection())
+        r.directory.vault = Vault(Fernet.generate_key().decode())  # the server restarted with another key
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.drain()
+        notice = (await r.handoffs.load(h.id)).notice
+    said = ("⚠️ PSA notes stopped: the saved PSA credentials can't be read with this server's HANDOFF_SECRET_KEY "
+            "(not set, or another key): an admin enters them again and saves")
+    assert footers(notice) == (said, said)
+    assert "cannot be read with this HANDOFF_SECRET_KEY" in caplog.text  # the exact cause, for whoever runs it
+    assert rig.fake.all_notes() == []
