@@ -26,7 +26,6 @@ def _open_card(permalink: str | None) -> Paragraph:
 
 def nudge(state: HandoffState, *, step: int, of: int, waited_s: float) -> Message:
     """The reply in the card's thread: how long it has waited, with Pick Up and Snooze under it."""
-    value = str(state.id)
     last = " That was the last reminder: Handoff's admins have been told." if step >= of else ""
     return _say(
         "reminder.nudge",
