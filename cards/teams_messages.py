@@ -13,6 +13,7 @@ from typing import Any
 from cards import messages
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
 from cards.limits import TEAMS_TEXT_BLOCK, truncate
+from cards.parts import Time, utc_time
 from cards.teams import HINTS, _card, _text, escape_markdown, executes, fit
 from cards.view import PersonView
 from core.snapshot import FieldProblem
@@ -48,6 +49,8 @@ def _plain_part(part: Part) -> str:
         return "the escalation channel"
     if isinstance(part, Hint):
         return HINTS[part.action]
+    if isinstance(part, Time):  # chat text has no reader's time zone: UTC, said so
+        return utc_time(part.at)
     raise TypeError(f"not a message part: {part!r}")
 
 
