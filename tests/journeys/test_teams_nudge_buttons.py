@@ -137,7 +137,7 @@ async def test_pick_up_from_the_nudge_claims_and_the_next_senior_is_told_who_has
             "in the nudge's place for Dana: who has it, no dead buttons"
         assert (await handoffs.load(handoff.id)).claimed_by.external_id == key(DANA).external_id
         await settle(worker, clock)
-        assert "✅ Picked up by **Dana**" in card_texts(bot.fake.card_of(card_id)), "the card re-rendered as usual"
+        assert "✅ Picked up by Dana" in card_texts(bot.fake.card_of(card_id)), "the card re-rendered as usual"
         assert [t for t in thread_texts(bot, conversation) if "picked this up. Your checklist:" in t]
 
         clock.now = (await handoffs.load(handoff.id)).claimed_at + timedelta(seconds=12)
@@ -175,7 +175,8 @@ async def test_snooze_from_the_nudge_author_yes_others_told_privately_who_can(pg
             "still open: Pick Up and Snooze stay"
         assert (await handoffs.load(handoff.id)).snoozed_until == until
         await settle(worker, clock)
-        assert f"Snoozed until {until:%H:%M} UTC" in card_texts(bot.fake.card_of(card_id)), "the card shows it"
+        shown = f"reminders snoozed until {{{{TIME({until:%Y-%m-%dT%H:%M:%SZ})}}}}"  # in each reader's own time
+        assert shown in card_texts(bot.fake.card_of(card_id)), "the card shows it"
         clock.now = T0 + timedelta(seconds=10)  # past the second reminder's time, inside the snooze
         await settle(worker, clock)
         assert len(nudges(bot)) == 1, "no reminder while snoozed"
