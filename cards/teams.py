@@ -13,7 +13,7 @@ from typing import Any
 
 from cards.limits import TEAMS_CARD_BYTES, TEAMS_TEXT_BLOCK, truncate
 from core.text import neutralize_mentions, strip_controls
-from cards.parts import Line, Mention, Name, Part, Strong, Time
+from cards.parts import Line, render_line
 from cards.view import (
     ASSESSMENT_SUMMARY,
     LIKELY_CAUSES,
@@ -121,17 +121,8 @@ def teams_time(when: datetime) -> str:
 
 def line_markdown(line: Line) -> str:
     """A card line (cards/view.py decides its words) as TextBlock markdown: a name in bold, a time the reader's."""
-    def part(p: Part) -> str:
-        if isinstance(p, str):
-            return escape_markdown(p)
-        if isinstance(p, (Name, Mention)):
-            return f"**{escape_markdown(p.person.name, 200)}**"
-        if isinstance(p, Strong):
-            return f"**{escape_markdown(p.text)}**"
-        if isinstance(p, Time):
-            return teams_time(p.at)
-        raise TypeError(f"not a card line part: {p!r}")
-    return "".join(part(p) for p in line)
+    return render_line(line, text=escape_markdown, name=lambda p: f"**{escape_markdown(p.name, 200)}**",
+                       strong=lambda t: f"**{escape_markdown(t)}**", time=teams_time)
 
 
 def _bullets(items: tuple[str, ...]) -> str:

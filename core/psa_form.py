@@ -131,10 +131,18 @@ class PsaStatus:
     values: dict[str, str] = field(default_factory=dict)  # saved settings that may be shown (not hidden ones)
     saved_hidden: frozenset[str] = frozenset()  # hidden fields with a saved value
     assign: bool = False  # pick-up makes the senior the ticket's owner (the workspace's choice, else HANDOFF_PSA_ASSIGN)
+    assign_chosen: bool = False  # the workspace chose `assign` (else it is the server's default)
 
 
 @dataclass(frozen=True)
 class PsaSaved:
+    status: PsaStatus
+
+
+@dataclass(frozen=True)
+class AssignSet:
+    """The workspace's ticket-owner switch saved (whichever connection applies, credentials untouched)."""
+
     status: PsaStatus
 
 
@@ -158,6 +166,27 @@ class PsaTestResult:
     kind: str = ""
     status: int | None = None
     detail: str = ""
+
+
+# Why a call to a PSA failed: psa/ raises these codes with their facts (a PsaProblem); cards/psa_messages.py
+# says them. The PSA could not answer now (the job tries again later):
+CONNECT_FAILED, TIMED_OUT, DROPPED, BUSY = "connect_failed", "timed_out", "dropped", "busy"
+# It said no in a way retrying cannot change:
+REJECTED, NO_SUCH, REDIRECTED, HTML_PAGE, NOT_JSON, REFUSED = (
+    "rejected", "no_such", "redirected", "html_page", "not_json", "refused")
+NO_ZONE, NO_TOKEN, NOT_ITS_REFERENCE, NO_TICKET = "no_zone", "no_token", "not_its_reference", "no_ticket"
+
+
+@dataclass(frozen=True)
+class PsaProblem:
+    """Why a call to a PSA failed, as a code and its facts; never a secret (vendor messages come redacted)."""
+
+    vendor: str  # "ConnectWise", "Autotask", "Halo"
+    reason: str  # one of the codes above
+    status: int | None = None  # the HTTP status it answered
+    what: str = ""  # what was asked for: "ticket", "token", "API user"
+    detail: str = ""  # the vendor's own message, the ticket reference, the connection error's name
+    seconds: float | None = None  # TIMED_OUT: how long Handoff waited
 
 
 @dataclass(frozen=True)
