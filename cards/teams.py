@@ -153,20 +153,26 @@ def _status(view: CardView) -> dict[str, Any]:
     return {**block, "color": "Good"} if view.status == "claimed" else block
 
 
-def _executes(button: Button) -> list[dict[str, Any]]:
+def executes(buttons: tuple[Button, ...], **data: str) -> list[dict[str, Any]]:
+    """Buttons as the card's Action.Execute actions; `data`: what else each click carries (a message's
+    buttons say which message they sit on, so the click is answered in that message's place)."""
+    return [a for b in buttons for a in _executes(b, data)]
+
+
+def _executes(button: Button, data: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """A button, or one button per choice (the click's data carries the choice's key)."""
     if not button.choices:
-        return [_execute(button)]
+        return [_execute(button, data)]
     return [{"type": "Action.Execute", "title": c.label, "verb": button.action,
-             "data": {"handoff_id": button.value, "choice": c.key}} for c in button.choices]
+             "data": {"handoff_id": button.value, "choice": c.key, **(data or {})}} for c in button.choices]
 
 
-def _execute(button: Button) -> dict[str, Any]:
+def _execute(button: Button, data: dict[str, str] | None = None) -> dict[str, Any]:
     action: dict[str, Any] = {
         "type": "Action.Execute",
         "title": button.label,
         "verb": button.action,
-        "data": {"handoff_id": button.value},
+        "data": {"handoff_id": button.value, **(data or {})},
     }
     if button.style == "primary":
         action["style"] = "positive"
@@ -199,7 +205,7 @@ def escalation_card(view: CardView, *, owner_view: bool = False) -> dict[str, An
         }
         if not owner_view:
             buttons = ()
-    card = _card(body, [a for b in buttons for a in _executes(b)], **extra)
+    card = _card(body, executes(buttons), **extra)
     return fit(card)
 
 
