@@ -92,15 +92,18 @@ class SlackBot:
     def card(self, ts: str) -> dict[str, Any]:
         return self.fake.message(CHANNEL, ts)
 
-    async def listeners_done(self, timeout_s: float = 15) -> None:
+    async def listeners_done(self, timeout_s: float = 30) -> None:
         """Wait until every Slack listener has finished what it does after its ack (the services' InFlight
         counts those runs): whatever a click was going to say, it has said."""
         assert await self.services.inflight.wait_idle(timeout_s), "listeners still running"
 
-    async def settled(self, timeout_s: float = 15) -> None:
-        """Wait until the worker has nothing left to do."""
+    async def settled(self, timeout_s: float = 30) -> None:
+        """Wait until every click has done what it does after its ack (it may still be recording the
+        change, or enqueue a job, once answered), then until the worker has nothing left to do."""
         from core.jobs import TIMER_KINDS
         from db import outbox
+
+        await self.listeners_done(timeout_s)
 
         async def idle():
             async with self.services.database.transaction() as conn:
@@ -140,8 +143,9 @@ def buttons(message: dict[str, Any]) -> list[str]:
     return [e["action_id"] for b in message.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
 
 
-async def eventually(check: Callable, *, timeout_s: float = 10, interval_s: float = 0.02):
-    """Poll `check` (sync or async) until it returns something truthy."""
+async def eventually(check: Callable, *, timeout_s: float = 30, interval_s: float = 0.02):
+    """Poll `check` (sync or async) until it returns something truthy. The timeout only bounds a failure:
+    generous, so a loaded machine (CI on two cores, other suites alongside) is slow rather than red."""
     deadline = time.monotonic() + timeout_s
     while True:
         result = check()

@@ -70,7 +70,7 @@ async def test_the_authors_link_survives_errors_and_rate_limits(sqlite_url):
         bot.fake.fail("chat.postMessage", status=429, retry_after=1, match={"channel": "U-JAMIE"})
         handoff = await bot.escalate(JAMIE)
         ts = await bot.card_ts(handoff.id)
-        await eventually(lambda: bot.fake.dms_to("U-JAMIE"), timeout_s=15)
+        await eventually(lambda: bot.fake.dms_to("U-JAMIE"))
         [dm] = bot.fake.dms_to("U-JAMIE")
         assert f"p{ts.replace('.', '')}" in dm["text"]
         refused = [c.status for c in bot.fake.calls if c.method == "chat.postMessage" and c.args["channel"] == "U-JAMIE"]
