@@ -110,12 +110,15 @@ async def test_the_ticket_is_checked_at_submit(pg_url, vendor):
 
 async def test_psa_down_at_submit_card_says_not_checked_and_notes_follow(pg_url):
     async with psa_rig("halo") as rig, running_bot(pg_url, psa_retry_base_s=0.05, **rig.env) as bot:
-        rig.fake.go_down(1.5)
+        rig.fake.go_down(3600)  # down until it is brought back below, however slow the machine
         handoff = await bot.escalate(JAMIE, summary="VPN drops", ticket=str(TICKET_ID))
         ts = await bot.card_ts(handoff.id)
         assert f"{TICKET_ID} (ticket not checked)" in card_text(bot.card(ts))
-        assert await bot.press(DANA, "pickup", handoff.id, ts)  # everything else works meanwhile
-        await eventually(lambda: len(rig.fake.notes(TICKET_ID)) == 3, timeout_s=20)
+        assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200  # everything else works meanwhile
+        await eventually(lambda: "Picked up by <@U-DANA>" in card_text(bot.card(ts)))
+        assert rig.fake.notes(TICKET_ID) == []
+        rig.fake.up()
+        await eventually(lambda: len(rig.fake.notes(TICKET_ID)) == 3)
         assert rig.fake.notes(TICKET_ID)[0].startswith("Escalated in Slack by")
 
 
