@@ -22,7 +22,8 @@ async def test_a_model_that_never_answers_leaves_the_labelled_fallback_within_th
         waited = time.monotonic() - escalated
         text = card_text(bot.card(ts))
         assert "the model has not answered after 1 s" in text and "Assessing…" not in text
-        assert waited < 5, f"the fallback took {waited:.1f}s with a 1 s deadline"
+        # Well before the SDK gives up (10 s here), with room for a loaded machine: the deadline put it there.
+        assert waited < 8, f"the fallback took {waited:.1f}s with a 1 s deadline"
         state = await bot.handoffs.load(handoff.id)
         assert state.assessment_state == "interim"  # the assess job is still trying
         assert claude.requests, "the model was asked"
