@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     slack_authorize_url: str = Field("https://slack.com/oauth/v2/authorize",
                                      validation_alias=AliasChoices("SLACK_AUTHORIZE_URL", "slack_authorize_url"))
     slack_oauth_state_ttl_s: int = Field(600, validation_alias=AliasChoices("SLACK_OAUTH_STATE_TTL_S", "slack_oauth_state_ttl_s"))
+    # How long a name Slack shows is reused before users.info is asked again (a rename shows within it).
+    slack_name_ttl_s: float = Field(300.0, ge=0, validation_alias=AliasChoices("HANDOFF_SLACK_NAME_TTL_S", "slack_name_ttl_s"))
 
     # Anthropic
     anthropic_api_key: str | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +68,8 @@ class Services:
     psa_settings: PsaSettings | None = None
     # Requests and listener runs still working after their ack: a graceful stop waits for them (bot/inflight.py).
     inflight: InFlight = field(default_factory=InFlight)
+    # Elapsed time for in-process caches (seconds, only compared with itself): tests move it by hand.
+    monotonic: Callable[[], float] = time.monotonic
 
     async def check_ticket(self, workspace: WorkspaceKey, snapshot: Snapshot, *,
                            render: Callable[[Message], str]) -> Snapshot | Invalid:
@@ -126,8 +129,10 @@ def build_psa(settings: Settings, handoffs: Handoffs) -> tuple[PsaNotes, TicketC
         PsaSettings(handoffs, directory, timeout_s=min(settings.psa_timeout_s, TEST_TIMEOUT_S))
 
 
-def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Services:
-    """Everything the app runs on. `clock`: the service's time (tests move it by hand)."""
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                   monotonic: Callable[[], float] = time.monotonic) -> Services:
+    """Everything the app runs on. `clock`: the service's time; `monotonic`: how long caches keep things
+    (tests move both by hand)."""
     database = Database(settings.database_url)
     telemetry = PrometheusTelemetry()
     handoffs = Handoffs(
@@ -144,4 +149,5 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
         tickets=tickets,
         psa_settings=psa_settings,
         telemetry=telemetry,
+        monotonic=monotonic,
     )

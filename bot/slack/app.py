@@ -132,7 +132,8 @@ def install(app: web.Application, services: Services) -> SlackDelivery | None:
         installations = SingleWorkspace(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url)
         channel = settings.slack_channel
     delivery = SlackDelivery(installations=installations, api_url=settings.slack_api_url, clock=services.handoffs.clock,
-                             telemetry=services.handoffs.telemetry)
+                             telemetry=services.handoffs.telemetry, name_ttl_s=settings.slack_name_ttl_s,
+                             name_clock=services.monotonic)
     handlers = SlackHandlers(handoffs=services.handoffs, delivery=delivery,
                              check_ticket=partial(services.check_ticket, render=slack_messages.plain_text))
     admin = SlackAdmin(handoffs=services.handoffs, tell=handlers.tell, names=delivery.person_view,

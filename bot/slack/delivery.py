@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.installations import Installation, Installations
+from bot.slack.names import NAME_TTL_S, ShownNames
 from cards import messages, reminder_messages
 from cards import slack as render
 from cards import slack_messages
@@ -133,6 +134,8 @@ class SlackDelivery:
         max_inline_wait_s: float = 1.0,
         timeout_s: float = 15.0,
         telemetry: Telemetry | None = None,
+        name_ttl_s: float = NAME_TTL_S,
+        name_clock: Callable[[], float] | None = None,
     ) -> None:
         self.installations = installations
         self.telemetry: Telemetry = telemetry or NoTelemetry()
@@ -142,8 +145,8 @@ class SlackDelivery:
         self.max_inline_wait_s = max_inline_wait_s
         self.timeout_s = timeout_s
         self._clients: dict[str, AsyncWebClient] = {}
-        self._names: dict[tuple[str, str], str] = {}
-        self._lookups: dict[tuple[str, str], asyncio.Future] = {}
+        # The names Slack shows, kept name_ttl_s (bot/slack/names.py); name_clock: monotonic seconds.
+        self.names = ShownNames(self._shown_name, ttl_s=name_ttl_s, **({"clock": name_clock} if name_clock else {}))
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -315,19 +318,10 @@ class SlackDelivery:
                 return found
 
     async def person_view(self, team_id: str, person: Person) -> PersonView:
-        """The name Slack shows for someone (users.info, cached; 19 losers asking at once about one winner
-        make one call); the stored name if that fails."""
-        key = (team_id, person.external_id)
-        if key not in self._names:
-            lookup = self._lookups.get(key)
-            if lookup is None:
-                lookup = self._lookups[key] = asyncio.ensure_future(self._shown_name(team_id, person.external_id))
-                lookup.add_done_callback(lambda _: self._lookups.pop(key, None))
-            name = await asyncio.shield(lookup)
-            if name is None:
-                return person_view(person)
-            self._names[key] = name
-        return person_view(replace(person, display_name=self._names[key]))
+        """The name Slack shows for someone (users.info, kept a few minutes; 19 losers asking at once about
+        one winner make one call); the stored name if Slack cannot say."""
+        name = await self.names.get(team_id, person.external_id)
+        return person_view(person if name is None else replace(person, display_name=name))
 
     async def shown_name(self, state: HandoffState, person: Person) -> str:
         return (await self.person_view(state.workspace.external_id, person)).name

@@ -167,10 +167,11 @@ async def eventually(check: Callable, *, timeout_s: float = 30, interval_s: floa
 
 @asynccontextmanager
 async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None, post_interval_s: float = 0.01,
-                      post_burst: int = 3, clock=None, **settings) -> AsyncIterator[SlackBot]:
+                      post_burst: int = 3, clock=None, monotonic=None, **settings) -> AsyncIterator[SlackBot]:
     """The real app against the Slack stand-in, assessed by the real SDK against a fake Anthropic
     (pass `claude` to script it, or clear its gate to hold the assessment back). `clock`: the service's
-    time, to move by hand (its own worker still runs on real time: run jobs due later with a Worker of yours)."""
+    time, to move by hand (its own worker still runs on real time: run jobs due later with a Worker of yours);
+    `monotonic`: the seconds in-process caches count (the names Slack shows), to move by hand."""
     claude = claude or FakeAnthropic(default=assessment(ASSESSMENT))
     async with fake_slack() as (fake, api_url), claude_against(claude) as assessor:
         for actor in (JAMIE, DANA, CAROL):
@@ -180,7 +181,8 @@ async def running_bot(database_url: str, *, claude: FakeAnthropic | None = None,
             slack_api_url=api_url, job_poll_s=0.05, **{"slack_channel": CHANNEL, **settings},
         )
         from bot.services import build_services
-        services = build_services(config, **({"clock": clock} if clock else {}))
+        services = build_services(config, **({"clock": clock} if clock else {}),
+                                  **({"monotonic": monotonic} if monotonic else {}))
         services.assessor = assessor
         app = create_app(config, services=services)
         app[SLACK].delivery.pace = Pace(interval_s=post_interval_s, burst=post_burst)
