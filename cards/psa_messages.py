@@ -152,6 +152,21 @@ def status_line(status: PsaStatus) -> Message:
     return _say("psa.status", ("PSA connection: ", Strong(described(status)), f" ({whose})."))
 
 
+def assign_line(status: PsaStatus) -> Message:
+    """Whether picking up makes the senior the ticket's owner, and whose choice that is."""
+    said = "the senior who picks up becomes the ticket's owner" if status.assign else \
+        "picking up leaves the ticket's owner as it is"
+    whose = "this workspace's choice" if status.assign_chosen else "the server's default, HANDOFF_PSA_ASSIGN"
+    return _say("psa.assign", ("Ticket owner: ", Strong("on" if status.assign else "off"), f" — {said} ({whose})."))
+
+
+def assign_set(status: PsaStatus) -> Message:
+    if status.assign:
+        return _say("psa.assign_set", "Saved: from now on, the senior who picks up an escalation becomes the "
+                                      "ticket's owner (when their email matches a PSA member).")
+    return _say("psa.assign_set", "Saved: from now on, picking up an escalation leaves the ticket's owner as it is.")
+
+
 def saved(status: PsaStatus) -> Message:
     return _say("psa.saved", ("Saved: this workspace's PSA connection is ", Strong(described(status)),
                               ". Escalations that name a ticket get their notes there."))

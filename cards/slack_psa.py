@@ -21,6 +21,7 @@ OPEN_PSA = "handoff_psa_open"
 TEST_PSA = "handoff_psa_test"
 REMOVE_PSA = "handoff_psa_remove"
 PSA_KIND = "handoff_psa_kind"
+SET_ASSIGN = "handoff_psa_assign"  # App Home's ticket-owner checkbox: saved when ticked or unticked
 FIELD_PREFIX = "psa_"  # block ids of the modal's inputs: psa_url, psa_private_key, …
 TITLE = "PSA connection"
 
@@ -36,6 +37,8 @@ def _button(action_id: str, text: str, **extra: Any) -> dict[str, Any]:
 def psa_home(status: PsaStatus, *, can_change: bool) -> list[Block]:
     """App Home: which connection applies, and (for admins) set up / test / remove."""
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(paragraphs_mrkdwn(psa_messages.status_line(status)))}]
+    if status.kind is not None:
+        blocks.append({"type": "section", "text": mrkdwn(paragraphs_mrkdwn(psa_messages.assign_line(status)))})
     if not can_change:
         return blocks
     buttons = [_button(OPEN_PSA, "Change PSA connection" if status.source == "stored" else "Set up PSA connection")]
@@ -47,7 +50,20 @@ def psa_home(status: PsaStatus, *, can_change: bool) -> list[Block]:
             "text": plain("Ticket notes stop going to this PSA. Its saved credentials are deleted.", 300),
             "confirm": plain("Remove", 30), "deny": plain("Keep it", 30)}))
     blocks.append({"type": "actions", "block_id": "handoff_psa_actions", "elements": buttons})
+    if status.kind is not None:  # the switch alone, without the credentials (the environment's need none typed)
+        blocks.append({"type": "actions", "block_id": "handoff_psa_assign", "elements": [_switch(SET_ASSIGN, status)]})
     return blocks
+
+
+def _switch(action_id: str, status: PsaStatus) -> dict[str, Any]:
+    """The ticket-owner checkbox: ticked when pick-up assigns the ticket now (the workspace's choice, else the
+    server's)."""
+    option = {"text": plain(psa_messages.ASSIGN_LABEL, SLACK_OPTION_TEXT), "value": "true",
+              "description": plain(psa_messages.ASSIGN_HINT, SLACK_OPTION_TEXT)}
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": action_id, "options": [option]}
+    if status.assign:
+        element["initial_options"] = [option]
+    return element
 
 
 def _kind_picker(kind: str) -> Block:
@@ -77,14 +93,9 @@ def _field(kind: str, name: str, status: PsaStatus) -> Block:
 
 
 def _assign(status: PsaStatus) -> Block:
-    """The switch: checked when pick-up assigns the ticket now (the workspace's choice, else the server's)."""
-    option = {"text": plain(psa_messages.ASSIGN_LABEL, SLACK_OPTION_TEXT), "value": "true",
-              "description": plain(psa_messages.ASSIGN_HINT, SLACK_OPTION_TEXT)}
-    element: dict[str, Any] = {"type": "checkboxes", "action_id": ASSIGN, "options": [option]}
-    if status.assign:
-        element["initial_options"] = [option]
+    """The form's switch (saved with the connection): the same checkbox as App Home's."""
     return {"type": "input", "block_id": block_id(ASSIGN), "optional": True,
-            "label": plain(psa_messages.ASSIGN_HEADING, 2000), "element": element}
+            "label": plain(psa_messages.ASSIGN_HEADING, 2000), "element": _switch(ASSIGN, status)}
 
 
 def psa_modal(status: PsaStatus, kind: str | None = None) -> dict[str, Any]:

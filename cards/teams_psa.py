@@ -15,7 +15,9 @@ from cards.teams_messages import plain_text
 from core.psa_form import ASSIGN, KINDS, PsaStatus, fields_of, hidden_fields, is_required
 
 KIND_VERB, SAVE_VERB, TEST_VERB, REMOVE_VERB = "psa_kind", "psa_save", "psa_test", "psa_remove"
-VERBS = (KIND_VERB, SAVE_VERB, TEST_VERB, REMOVE_VERB)
+ASSIGN_VERB = "psa_assign"  # the ticket-owner switch saved alone (no credentials typed)
+VERBS = (KIND_VERB, SAVE_VERB, TEST_VERB, REMOVE_VERB, ASSIGN_VERB)
+SAVE_ASSIGN = "Save ticket owner setting"
 KIND_INPUT = "psa_kind"
 FORM_KIND = "psa_form_kind"
 FIELD_PREFIX = "psa_"
@@ -66,6 +68,8 @@ def psa_section(status: PsaStatus, *, tenant_id: str, can_change: bool, kind: st
         _text("**PSA connection**", spacing="Large"),
         _text(escape_markdown(plain_text(psa_messages.status_line(status)), 600), isSubtle=True),
     ]
+    if status.kind is not None:
+        body.append(_text(escape_markdown(plain_text(psa_messages.assign_line(status)), 600), isSubtle=True))
     if notice:
         body.append(_text(escape_markdown(notice, 900), color="Good" if good else "Attention"))
     if not can_change:
@@ -77,8 +81,7 @@ def psa_section(status: PsaStatus, *, tenant_id: str, can_change: bool, kind: st
     body.append({"type": "ActionSet", "actions": [_execute("Show its fields", KIND_VERB, tenant_id)]})
     for name in fields_of(kind):
         body += _field(kind, name, status, errors.get(name))
-    body.append({"type": "Input.Toggle", "id": input_id(ASSIGN), "title": psa_messages.ASSIGN_LABEL,
-                 "value": "true" if status.assign else "false", "valueOn": "true", "valueOff": "false", "wrap": True})
+    body.append(switch(status))
     actions = [_execute("Save PSA connection", SAVE_VERB, tenant_id, style="positive")]
     actions[0]["data"][FORM_KIND] = kind  # the PSA whose fields are shown (the picker may have moved since)
     if status.kind is not None:
@@ -86,4 +89,12 @@ def psa_section(status: PsaStatus, *, tenant_id: str, can_change: bool, kind: st
     if status.source in ("stored", "unreadable"):
         actions.append(_execute("Remove PSA connection", REMOVE_VERB, tenant_id, style="destructive"))
     body.append({"type": "ActionSet", "actions": actions})
+    if status.kind is not None:  # the switch saved alone: the environment's connection needs no credentials typed
+        body.append({"type": "ActionSet", "actions": [_execute(SAVE_ASSIGN, ASSIGN_VERB, tenant_id)]})
     return body
+
+
+def switch(status: PsaStatus) -> dict[str, Any]:
+    """The ticket-owner toggle (one in the card: the connection's Save and the switch's own Save both send it)."""
+    return {"type": "Input.Toggle", "id": input_id(ASSIGN), "title": psa_messages.ASSIGN_LABEL,
+            "value": "true" if status.assign else "false", "valueOn": "true", "valueOff": "false", "wrap": True}

@@ -131,10 +131,18 @@ class PsaStatus:
     values: dict[str, str] = field(default_factory=dict)  # saved settings that may be shown (not hidden ones)
     saved_hidden: frozenset[str] = frozenset()  # hidden fields with a saved value
     assign: bool = False  # pick-up makes the senior the ticket's owner (the workspace's choice, else HANDOFF_PSA_ASSIGN)
+    assign_chosen: bool = False  # the workspace chose `assign` (else it is the server's default)
 
 
 @dataclass(frozen=True)
 class PsaSaved:
+    status: PsaStatus
+
+
+@dataclass(frozen=True)
+class AssignSet:
+    """The workspace's ticket-owner switch saved (whichever connection applies, credentials untouched)."""
+
     status: PsaStatus
 
 

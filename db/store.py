@@ -73,6 +73,13 @@ async def set_workspace_channel(
     )
 
 
+async def set_workspace_setting(conn: AsyncConnection, *, workspace_id: int, name: str, value: Any) -> None:
+    """One of a workspace's settings (the others kept; the row locked so a concurrent change of another is not lost)."""
+    stmt = select(workspaces.c.settings).where(workspaces.c.id == workspace_id).with_for_update()
+    settings = {**((await conn.execute(stmt)).scalar_one() or {}), name: value}
+    await conn.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(settings=settings))
+
+
 async def upsert_person(
     conn: AsyncConnection, *, workspace_id: int, external_id: str, display_name: str, now: datetime,
     chat_id: str | None = None,

@@ -18,7 +18,7 @@ import aiohttp
 from core.handoffs import Handoffs
 from core.models import Person, PersonKey, Refused, WorkspaceKey
 from core.psa_form import (
-    FormProblems, NoSecretKey, PsaRemoved, PsaSaved, PsaStatus, PsaTestResult, check_form,
+    AssignSet, FormProblems, NoSecretKey, PsaRemoved, PsaSaved, PsaStatus, PsaTestResult, check_form,
 )
 from psa.client import TicketRef
 from psa.connection import ConfigError, PsaConnection
@@ -71,6 +71,18 @@ class PsaSettings:
         if stored is None or stored.kind != kind:
             return {}
         return {**stored.settings, **stored.secrets}
+
+    async def set_assign(self, *, workspace: WorkspaceKey, person: PersonKey, assign: bool) -> AssignSet | Refused:
+        """Turn assigning the ticket on pick-up on or off for this workspace, whichever connection applies (the
+        environment's needs no credentials typed; a stored one keeps its own)."""
+        admin = await self._admin(workspace, person)
+        if admin is None:
+            return Refused("not_admin")
+        ws = await self.handoffs.register_workspace(workspace)
+        await self.directory.set_assign(workspace_id=ws.id, assign=assign, by=admin, now=self.handoffs.clock())
+        log.info("%s workspace %s: PSA ticket assignment turned %s by %s", workspace.platform, workspace.external_id,
+                 "on" if assign else "off", person.external_id)
+        return AssignSet(await self.directory.status(ws.id))
 
     async def remove(self, *, workspace: WorkspaceKey, person: PersonKey) -> PsaRemoved | Refused:
         admin = await self._admin(workspace, person)

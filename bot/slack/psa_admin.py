@@ -17,7 +17,8 @@ from cards import messages, psa_messages
 from cards.messages import Message
 from cards.slack_messages import plain_text
 from cards.slack_psa import (
-    FIELD_PREFIX, OPEN_PSA, PSA_KIND, PSA_MODAL, REMOVE_PSA, TEST_PSA, block_id, psa_modal, psa_result_modal,
+    FIELD_PREFIX, OPEN_PSA, PSA_KIND, PSA_MODAL, REMOVE_PSA, SET_ASSIGN, TEST_PSA, block_id, psa_modal,
+    psa_result_modal,
 )
 from core.models import PersonKey, Refused, WorkspaceKey
 from core.psa_form import KINDS, FormProblems, NoSecretKey, PsaSaved, fields_of
@@ -37,6 +38,7 @@ class SlackPsaAdmin:
         app.view(PSA_MODAL)(self.on_submit)
         app.action(TEST_PSA)(self.on_test)
         app.action(REMOVE_PSA)(self.on_remove)
+        app.action(SET_ASSIGN)(self.on_assign)
 
     async def _refusal(self, workspace: WorkspaceKey, refused: Refused) -> Message:
         return messages.refusal(refused, admins=await self.psa.handoffs.admins(workspace=workspace))
@@ -102,6 +104,17 @@ class SlackPsaAdmin:
         result = await self.psa.test(workspace=workspace, person=person)
         said = await self._refusal(workspace, result) if isinstance(result, Refused) else psa_messages.test_result(result)
         await client.views_update(view_id=view_id, view=psa_result_modal(*before, said))
+
+    async def on_assign(self, ack, body, client) -> None:
+        """App Home's ticket-owner checkbox, ticked or unticked: saved for the workspace, said in a modal."""
+        await ack()
+        workspace, person = workspace_of(body), person_of(body)
+        ticked = bool(((body.get("actions") or [{}])[0]).get("selected_options"))
+        outcome = await self.psa.set_assign(workspace=workspace, person=person, assign=ticked)
+        said = await self._refusal(workspace, outcome) if isinstance(outcome, Refused) else \
+            psa_messages.assign_set(outcome.status)
+        await client.views_open(trigger_id=body["trigger_id"], view=psa_result_modal(said))
+        await self.refresh_home(client, workspace, person)
 
     async def on_remove(self, ack, body, client) -> None:
         await ack()

@@ -13,7 +13,7 @@ from cards import messages, psa_messages
 from cards import teams_psa
 from cards.teams_messages import plain_text
 from core.models import PersonKey, Refused, WorkspaceKey
-from core.psa_form import FormProblems, NoSecretKey, PsaSaved
+from core.psa_form import ASSIGN, FormProblems, NoSecretKey, PsaSaved
 from psa.settings import PsaSettings
 
 
@@ -40,6 +40,8 @@ class TeamsPsaAdmin:
         if verb == teams_psa.SAVE_VERB:
             kind = str(data.get(teams_psa.FORM_KIND) or chosen)
             return await self._save(workspace, person, kind, teams_psa.typed_fields(data, kind))
+        if verb == teams_psa.ASSIGN_VERB:
+            return await self._set_assign(workspace, person, str(data.get(teams_psa.input_id(ASSIGN)) or ""))
         if verb == teams_psa.TEST_VERB:
             result = await self.psa.test(workspace=workspace, person=person)
             if isinstance(result, Refused):
@@ -70,6 +72,14 @@ class TeamsPsaAdmin:
         tested = "" if isinstance(result, Refused) else plain_text(psa_messages.test_result(result))
         return await self.section(workspace, person, notice=f"{saved}\n\n{tested}".strip(),
                                   good=isinstance(result, Refused) or result.outcome == "works")
+
+    async def _set_assign(self, workspace: WorkspaceKey, person: PersonKey, value: str) -> list[dict[str, Any]]:
+        if value not in ("true", "false"):  # a card without the toggle: nothing to save
+            return await self.section(workspace, person)
+        outcome = await self.psa.set_assign(workspace=workspace, person=person, assign=value == "true")
+        if isinstance(outcome, Refused):
+            return await self._refused(workspace, person, outcome)
+        return await self.section(workspace, person, notice=plain_text(psa_messages.assign_set(outcome.status)))
 
     async def _refused(self, workspace: WorkspaceKey, person: PersonKey, refused: Refused) -> list[dict[str, Any]]:
         admins = await self.psa.handoffs.admins(workspace=workspace)

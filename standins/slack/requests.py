@@ -84,10 +84,15 @@ def block_action(actor: Actor, *, action_id: str, value: str, message_ts: str, c
 
 
 def view_action(actor: Actor, *, action_id: str, view: dict[str, Any], value: str = "",
-                selected: str | None = None, block_id: str = "actions") -> Body:
-    """A click in a view (App Home or a modal): a button (`value`), or a static_select's new choice
-    (`selected`). Such payloads carry the view (id, hash, callback, state) and no channel or response_url."""
-    if selected is not None:
+                selected: str | None = None, ticked: list[dict[str, Any]] | None = None,
+                block_id: str = "actions") -> Body:
+    """A click in a view (App Home or a modal): a button (`value`), a static_select's new choice
+    (`selected`), or a checkboxes element's options as they are now (`ticked`: [] when all are unticked).
+    Such payloads carry the view (id, hash, callback, state) and no channel or response_url."""
+    if ticked is not None:
+        action = {"type": "checkboxes", "action_id": action_id, "block_id": block_id, "selected_options": ticked,
+                  "action_ts": f"{time.time():.6f}"}
+    elif selected is not None:
         action = {"type": "static_select", "action_id": action_id, "block_id": block_id,
                   "selected_option": {"value": selected}, "action_ts": f"{time.time():.6f}"}
     else:

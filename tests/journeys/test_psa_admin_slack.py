@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cards import psa_messages
 from cards.slack_messages import paragraphs_mrkdwn
-from core.psa_form import PsaTestResult
+from core.psa_form import PsaStatus, PsaTestResult
 from db.tables import events, psa_connections
 from standins.slack import requests as slack
 from standins.slack.requests import Actor
@@ -236,3 +236,62 @@ async def test_an_admin_switches_ticket_assignment_on_where_the_server_does_not(
         await eventually(lambda: len([n for n in own.fake.notes(TICKET_ID) if n.startswith("Picked up")]) == 2)
         await bot.settled()
         assert own.fake.ticket_updates == [OWNER_CHANGE["connectwise"]], "no second owner change"
+
+
+def assign_box(home_view) -> dict:
+    return next(e for b in home_view["blocks"] if b.get("block_id") == "handoff_psa_assign" for e in b["elements"])
+
+
+async def tick(bot, actor, box, *, on: bool) -> str:
+    """App Home's ticket-owner checkbox ticked (or unticked) -> what the modal it opens says."""
+    before = len(bot.fake.calls_to("views.open"))
+    await click(bot, actor, "handoff_psa_assign", {"id": "V-HOME", "type": "home"}, block_id="handoff_psa_assign",
+                ticked=box["options"] if on else [])
+    await eventually(lambda: len(bot.fake.calls_to("views.open")) > before)
+    await bot.listeners_done()
+    return card_text(bot.fake.calls_to("views.open")[-1].args["view"]).strip()
+
+
+async def test_on_the_environments_connection_an_admin_switches_assignment_without_credentials(db):
+    """HANDOFF_PSA=connectwise, HANDOFF_PSA_ASSIGN off, no HANDOFF_SECRET_KEY: App Home's checkbox turns it on for
+    this workspace (nothing stored but the switch), pick-up then assigns; unticked, it stops; nobody else can."""
+    async with psa_rig("connectwise") as env, running_bot(db.url, psa_retry_base_s=0.05, **env.env) as bot:
+        await admin_bot(bot)
+        bot.fake.add_user(DANA.user_id, DANA.name, team_id="T-ACME", email=DANA_EMAIL)
+        env.fake.add_member(DANA_EMAIL, MEMBER)
+        shown = await home(bot, ALEX)
+        assert "Ticket owner: *off* — picking up leaves the ticket's owner as it is (the server's default, " \
+               "HANDOFF_PSA_ASSIGN)." in card_text(shown)
+        box = assign_box(shown)
+        assert "initial_options" not in box and box["options"][0]["text"]["text"] == psa_messages.ASSIGN_LABEL
+
+        said = await tick(bot, JAMIE, box, on=True)  # not an admin
+        assert "Only a Handoff admin" in said
+        said = await tick(bot, ALEX, box, on=True)
+        assert paragraphs_mrkdwn(psa_messages.assign_set(PsaStatus("connectwise", assign=True))) in said
+        shown = await home(bot, ALEX)
+        assert assign_box(shown).get("initial_options") == box["options"]
+        assert "Ticket owner: *on* — the senior who picks up becomes the ticket's owner (this workspace's choice)." \
+            in card_text(shown)
+        assert await stored_row(bot) == [], "the environment's credentials are not copied into the database"
+        assert [(e["kind"], e["data"]) for e in await all_events(bot) if e["kind"] == "psa_assign_set"] == [
+            ("psa_assign_set", {"assign": True})]
+
+        handoff = await bot.escalate(JAMIE, ticket=env.ticket_ref)
+        ts = await bot.card_ts(handoff.id)
+        assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200
+        await eventually(lambda: env.fake.tickets[TICKET_ID].owner == OWNER["connectwise"], timeout_s=15)
+        await bot.settled()
+        assert env.fake.ticket_updates == [OWNER_CHANGE["connectwise"]]
+
+        said = await tick(bot, ALEX, box, on=False)
+        assert paragraphs_mrkdwn(psa_messages.assign_set(PsaStatus("connectwise", assign=False))) in said
+        assert "initial_options" not in assign_box(await home(bot, ALEX))
+        second = await bot.escalate(JAMIE, ticket=env.ticket_ref)
+        ts = await bot.card_ts(second.id)
+        assert (await bot.press(DANA, "pickup", second.id, ts)).status == 200
+        await eventually(lambda: len([n for n in env.fake.notes(TICKET_ID) if n.startswith("Picked up")]) == 2,
+                         timeout_s=15)
+        await bot.settled()
+        assert env.fake.ticket_updates == [OWNER_CHANGE["connectwise"]], "no second owner change"
+        assert env.fake.violations == []

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cards import psa_messages
 from cards.teams_messages import plain_text
-from core.psa_form import PsaTestResult
+from core.psa_form import PsaStatus, PsaTestResult
 from db.tables import events, psa_connections
 from tests.fakes.psa_autotask import CODE as AT_CODE, DISCOVERY as AT_DISCOVERY, SECRET as AT_SECRET
 from tests.fakes.psa_autotask import USERNAME as AT_USERNAME
@@ -221,3 +221,35 @@ async def test_a_tenant_switches_ticket_assignment_off_where_the_server_assigns(
         assert [c for c in bot.fake.of_kind("member") if c.body["member"] == senior["id"]] == [],             "nobody asked Teams for Dana's email"
         trail = [e["kind"] for e in await bot.handoffs.events(uuid.UUID(handoff_id))]
         assert not [k for k in trail if k.startswith("psa_assign")]
+
+
+async def test_on_the_environments_connection_a_tenant_switches_assignment_off_without_credentials(db):
+    """HANDOFF_PSA=halo with HANDOFF_PSA_ASSIGN on, no HANDOFF_SECRET_KEY: the settings card's toggle and its own
+    Save turn it off for this tenant (nothing stored but the switch); pick-up then only writes the note."""
+    senior = teams_user("Dana")
+    async with psa_rig("halo") as env, teams_bot(db, psa_card_wait_s=0, psa_retry_base_s=0.05, psa_assign=True,
+                                                 **env.env) as bot:
+        bot.fake.add_member({**senior, "email": DANA_EMAIL})  # were it on, Dana would become the owner
+        env.fake.add_member(DANA_EMAIL, MEMBER)
+        await use_this_channel(bot, ALEX)
+        card = await settings_card(bot, ALEX)
+        assert "Ticket owner: on — the senior who picks up becomes the ticket's owner (the server's default, " \
+               "HANDOFF_PSA_ASSIGN)." in card_text(card)
+        assert inputs(card)["psa_assign"]["value"] == "true" and "psa_assign" in button_verbs(card)
+
+        card = await act(bot, JAMIE, "psa_assign", psa_assign="false")  # not an admin
+        assert "Only a Handoff admin" in card_text(card)
+        card = await act(bot, ALEX, "psa_assign", psa_assign="false")
+        assert plain_text(psa_messages.assign_set(PsaStatus("halo", assign=False))) in card_text(card)
+        card = await settings_card(bot, ALEX)
+        assert inputs(card)["psa_assign"]["value"] == "false"
+        assert "Ticket owner: off — picking up leaves the ticket's owner as it is (this workspace's choice)." \
+            in card_text(card)
+        assert await stored(bot) == [], "the environment's credentials are not copied into the database"
+
+        handoff_id = await teams_pick_up(bot, env, senior)
+        assert [n for n in env.fake.notes(TICKET_ID) if n.startswith("Picked up by Dana")]
+        assert env.fake.tickets[TICKET_ID].owner is None and env.fake.ticket_updates == []
+        trail = [e["kind"] for e in await bot.handoffs.events(uuid.UUID(handoff_id))]
+        assert not [k for k in trail if k.startswith("psa_assign")]
+        assert env.fake.violations == []

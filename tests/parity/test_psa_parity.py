@@ -98,3 +98,62 @@ def test_the_assign_switch_is_on_both_platforms_settings_with_the_same_words_and
     [toggle] = [b for b in psa_section(status, tenant_id="t", can_change=True) if b.get("id") == "psa_assign"]
     assert box["options"][0]["text"]["text"] == toggle["title"] == psa_messages.ASSIGN_LABEL
     assert ("initial_options" in box) == (toggle["value"] == "true") == assign
+
+
+async def _slack_switch(d) -> tuple[str, str]:
+    """(the App Home line about the ticket owner, the answer to ticking the box) as Slack shows them."""
+    bot, admin = d.bot, d.actor(ADMIN)
+    await bot.handoffs.bootstrap_admin(workspace=d.workspace, person=d.key(ADMIN))
+    home = await slack_psa.home(bot, admin)
+    said = await slack_psa.tick(bot, admin, slack_psa.assign_box(home), on=True)
+    home = await slack_psa.home(bot, admin)
+    line = next(b["text"]["text"] for b in home["blocks"] if b.get("text", {}).get("text", "").startswith("Ticket owner"))
+    return line, said
+
+
+async def _teams_switch(d) -> tuple[str, str]:
+    bot, admin = d.bot, d.user(ADMIN)
+    await bot.handoffs.bootstrap_admin(workspace=d.workspace, person=d.key(ADMIN))
+    card = await teams_psa.act(bot, admin, "psa_assign", psa_assign="true")
+    texts = [b["text"] for b in card["body"] if b.get("type") == "TextBlock"]
+    return next(t for t in texts if t.startswith("Ticket owner")), texts[-1]
+
+
+@pytest.mark.parametrize("platform", ["slack", "teams"])
+async def test_the_ticket_owner_switch_on_the_environments_connection_says_the_same(platform, pg_db, pg_url):
+    """No credentials typed, no HANDOFF_SECRET_KEY: the admin switches assignment on; both platforms answer with
+    the same view and then show the same line, each rendered by its platform."""
+    from core.psa_form import PsaStatus
+
+    async with psa_rig("halo") as rig, driver(platform, pg_db, pg_url, **rig.env) as d:
+        line, said = await (_slack_switch if platform == "slack" else _teams_switch)(d)
+        now = PsaStatus("halo", assign=True, assign_chosen=True)
+        if platform == "slack":
+            assert line == slack_messages.paragraphs_mrkdwn(psa_messages.assign_line(now))
+            assert said == slack_messages.paragraphs_mrkdwn(psa_messages.assign_set(now))
+        else:
+            assert line == _escaped(teams_messages.plain_text(psa_messages.assign_line(now)))
+            assert said == _escaped(teams_messages.plain_text(psa_messages.assign_set(now)))
+
+
+@pytest.mark.parametrize("chosen", [True, False])
+@pytest.mark.parametrize("assign", [True, False])
+def test_the_settings_views_show_the_environments_switch_alike(assign, chosen):
+    """On the environment's connection both views show the ticket-owner line and a switch of their own (no
+    credentials form needed), with the same words and state."""
+    from cards.slack_psa import psa_home
+    from cards.teams_psa import ASSIGN_VERB, psa_section
+    from core.psa_form import PsaStatus
+
+    status = PsaStatus("connectwise", "https://cw.example/api", "environment", assign=assign, assign_chosen=chosen)
+    home = psa_home(status, can_change=True)
+    section = psa_section(status, tenant_id="t", can_change=True)
+    [box] = [e for b in home if b.get("block_id") == "handoff_psa_assign" for e in b["elements"]]
+    [toggle] = [b for b in section if b.get("id") == "psa_assign"]
+    assert box["options"][0]["text"]["text"] == toggle["title"] == psa_messages.ASSIGN_LABEL
+    assert ("initial_options" in box) == (toggle["value"] == "true") == assign
+    assert ASSIGN_VERB in [a["verb"] for b in section if b.get("type") == "ActionSet" for a in b["actions"]]
+    line = psa_messages.assign_line(status)
+    assert slack_messages.paragraphs_mrkdwn(line) in [b.get("text", {}).get("text") for b in home]
+    assert _escaped(teams_messages.plain_text(line)) in [b.get("text") for b in section]
+    assert ("this workspace's choice" in teams_messages.plain_text(line)) == chosen

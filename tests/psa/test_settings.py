@@ -104,3 +104,67 @@ async def _row(db) -> str:
     async with db.transaction() as conn:
         [row] = (await conn.execute(select(psa_connections))).mappings().all()
     return json.dumps(dict(row), default=str)
+
+
+async def test_the_assign_switch_is_the_workspaces_whichever_connection_applies(db):
+    """The environment's connection (HANDOFF_PSA_ASSIGN off): an admin's switch holds for this workspace only,
+    without credentials; a connection saved later keeps it, and so does removing that connection again."""
+    from core.psa_form import AssignSet
+    from core.models import WorkspaceKey
+
+    async with psa_rig("halo") as env, psa_rig("connectwise") as own, \
+            notes_rig(db, env.connection(), assign=False) as r:
+        ws = await r.handoffs.register_workspace(ACME, channel="C-ESC")
+        other = await r.handoffs.register_workspace(WorkspaceKey("slack", "T-GLOBEX", "Globex"), channel="C-ESC")
+        await r.handoffs.bootstrap_admin(workspace=ACME, person=ADA)
+        settings = PsaSettings(r.handoffs, r.directory, timeout_s=2)
+        assert (await settings.status(ACME)).assign is False and not (await settings.status(ACME)).assign_chosen
+
+        assert await settings.set_assign(workspace=ACME, person=EVE, assign=True) == Refused("not_admin")
+        done = await settings.set_assign(workspace=ACME, person=ADA, assign=True)
+        assert isinstance(done, AssignSet) and done.status.assign and done.status.assign_chosen
+        assert done.status.source == "environment"
+        assert await settings.set_assign(workspace=ACME, person=ADA, assign=True) == done  # again: nothing new
+        connection = await r.directory.for_workspace(ws.id)
+        assert connection.kind == "halo" and r.directory.assigns(connection)
+        assert not r.directory.assigns(await r.directory.for_workspace(other.id)), "another workspace: the server's"
+        assert await _trail(r, "psa_assign_set") == [{"assign": True}]
+
+        saved = await settings.save(workspace=ACME, person=ADA, kind="connectwise", typed=typed(own))
+        assert saved.status.source == "stored" and saved.status.assign, "an older form without the switch keeps it"
+        assert r.directory.assigns(await r.directory.for_workspace(ws.id))
+        off = await settings.save(workspace=ACME, person=ADA, kind="connectwise",
+                                  typed=typed(own, private_key="", assign="false"))
+        assert off.status.assign is False and not r.directory.assigns(await r.directory.for_workspace(ws.id))
+        assert "assign" not in await _row(db), "the switch is the workspace's, not sealed with the connection"
+
+        removed = await settings.remove(workspace=ACME, person=ADA)
+        assert removed.status.source == "environment" and removed.status.assign is False
+        assert removed.status.assign_chosen
+        assert await _trail(r, "psa_assign_set") == [{"assign": True}, {"assign": False}]
+
+
+async def test_a_switch_saved_with_a_connection_before_it_was_a_workspace_setting_still_counts(db):
+    async with psa_rig("connectwise") as own, notes_rig(db, assign=False) as r:
+        ws = await r.handoffs.register_workspace(ACME, channel="C-ESC")
+        await r.handoffs.bootstrap_admin(workspace=ACME, person=ADA)
+        settings = PsaSettings(r.handoffs, r.directory, timeout_s=2)
+        older = Vault(KEY).seal(own.connection())
+        older["settings"]["assign"] = True  # how the switch was kept before
+        async with db.transaction() as conn:
+            await psa_store.save_connection(conn, workspace_id=ws.id, sealed=older, person_id=None, now=r.clock())
+        assert r.directory.assigns(await r.directory.for_workspace(ws.id))
+        assert (await settings.status(ACME)).assign
+
+        resaved = await settings.save(workspace=ACME, person=ADA, kind="connectwise", typed=typed(own, private_key=""))
+        assert resaved.status.assign and resaved.status.assign_chosen, "moved to the workspace on the next save"
+        assert "assign" not in await _row(db)
+        assert r.directory.assigns(await r.directory.for_workspace(ws.id))
+
+
+async def _trail(r, kind: str) -> list[dict]:
+    from db.tables import events
+
+    async with r.handoffs.db.transaction() as conn:
+        rows = (await conn.execute(select(events).where(events.c.kind == kind).order_by(events.c.id))).mappings().all()
+    return [dict(e["data"]) for e in rows]
