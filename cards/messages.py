@@ -15,58 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from cards.parts import Channel, Hint, Link, Mention, Name, Paragraph, Part, Strong, Time  # noqa: F401 (the parts, here too)
 from cards.view import STATUS_LABELS, Button, PersonView, ago, build_card_view, person_view, snooze_button
 from core.models import HandoffState, Person, Refused
 from core.snapshot import FIELD_LABELS, NOT_ONE_OF, REQUIRED, TOO_LONG, FieldProblem
 
-# --- parts ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mention:
-    """Pings this one person where the platform can; elsewhere it is their name."""
-
-    person: PersonView
-
-
-@dataclass(frozen=True)
-class Name:
-    """Names a person without pinging them (a winner named to 20 losers is not pinged 20 times)."""
-
-    person: PersonView
-
-
-@dataclass(frozen=True)
-class Strong:
-    text: str
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Channel:
-    """The escalation channel (a Slack channel id, a Teams channel id)."""
-
-    id: str
-
-
-@dataclass(frozen=True)
-class Hint:
-    """How to do something, in the platform's own words: see HINTS."""
-
-    action: str
-
-
 # The actions a Hint may name; each renderer has exactly one phrase for each (a test checks both).
 HINTS = ("escalate", "list", "set_channel", "make_role", "use_this_channel", "home", "stats", "settings", "invite",
          "allow_emails")
-
-Part = str | Mention | Name | Strong | Link | Channel | Hint
-Paragraph = tuple[Part, ...]
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,9 @@ from cards.limits import (
     truncate,
 )
 from core.text import neutralize_mentions
+from cards.parts import Line, Mention, Name, Part, Strong, Time, utc_time
 from cards.view import (
-    ASSESSMENT_HEADINGS,
-    ASSESSMENT_PENDING,
-    FALLBACK_REPLACED,
+    ASSESSMENT_SUMMARY,
     LIKELY_CAUSES,
     NEXT_STEPS,
     AssessmentView,
@@ -43,6 +42,8 @@ from cards.psa_messages import card_notice
 Block = dict[str, Any]
 
 ACTIONS_BLOCK_ID = "handoff_actions"
+STATUS_BLOCK_ID = "handoff_status"  # the card's lines worded by cards/view.py, found by the parity tests
+ASSESSMENT_BLOCK_ID = "handoff_assessment"
 URGENCY_MARKS = {"low": "⚪", "normal": "🔵", "high": "🟠", "critical": "🔴"}
 
 
@@ -182,45 +183,40 @@ def meta_line(view: CardView) -> str:
     return " · ".join(parts)
 
 
-def status_line(view: CardView) -> str:
-    if view.status == "claimed" and view.claimed_by is not None:
-        delay = f" · {escape_mrkdwn(view.claim_delay)}" if view.claim_delay else ""
-        return f"✅ Picked up by {mention(view.claimed_by)}{delay}"
-    if view.status == "resolved":
-        who = f" by {mention(view.claimed_by)}" if view.claimed_by else ""
-        return f"🏁 Resolved{who}"
-    if view.status == "cancelled":
-        return "✖️ Cancelled by the author"
-    line = f"🙋 {escape_mrkdwn(view.status_label)}: the first to press Pick Up owns it"
-    reminder = view.reminder
-    if reminder is not None and reminder.kind == "overdue":
-        line = f"⏰ *Overdue* · {escape_mrkdwn(reminder.text)} · the first to press Pick Up owns it"
-    elif reminder is not None and reminder.kind == "snoozed":
-        line += f" · 🔕 reminders snoozed until {slack_time(reminder.at)}"
-    return line
-
-
 def slack_time(when: datetime) -> str:
     """A time each reader sees in their own time zone (UTC in the fallback)."""
-    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
+    return f"<!date^{int(when.timestamp())}^{{time}}|{utc_time(when)}>"
+
+
+def line_mrkdwn(line: Line) -> str:
+    """A card line (cards/view.py decides its words) as mrkdwn: a name is the user's mention, a time the reader's."""
+    def part(p: Part) -> str:
+        if isinstance(p, str):
+            return escape_mrkdwn(p)
+        if isinstance(p, (Name, Mention)):
+            return mention(p.person)
+        if isinstance(p, Strong):
+            return f"*{escape_mrkdwn(p.text)}*"
+        if isinstance(p, Time):
+            return slack_time(p.at)
+        raise TypeError(f"not a card line part: {p!r}")
+    return "".join(part(p) for p in line)
 
 
 def assessment_blocks(a: AssessmentView) -> list[Block]:
+    blocks: list[Block] = [{**context(line_mrkdwn(a.heading)), "block_id": ASSESSMENT_BLOCK_ID}]
     if a.state == "pending":
-        return [context(f"⏳ *{ASSESSMENT_HEADINGS['ready']}:* {ASSESSMENT_PENDING}")]
-    label = f"🤖 {ASSESSMENT_HEADINGS['ready']}" if a.state == "ready" else f"📋 {ASSESSMENT_HEADINGS['fallback']}"
-    confidence = f" · confidence {escape_mrkdwn(a.confidence)}" if a.confidence else ""
-    blocks: list[Block] = [context(f"*{label}*{confidence}")]
+        return blocks
     if a.summary:
-        blocks.append(rich_section("Summary", a.summary))
+        blocks.append(rich_section(ASSESSMENT_SUMMARY, a.summary))
     if a.likely_causes:
         blocks.append(rich_list(LIKELY_CAUSES, a.likely_causes))
     if a.next_steps:
         blocks.append(rich_list(NEXT_STEPS, a.next_steps, style="ordered"))
     if a.note:
         blocks.append(context(f"_{escape_mrkdwn(a.note)}_"))
-    if a.replaced_fallback_at is not None:
-        blocks.append(context(f"_Updated at {slack_time(a.replaced_fallback_at)}: {FALLBACK_REPLACED}_"))
+    if a.updated:
+        blocks.append({**context(f"_{line_mrkdwn(a.updated)}_"), "block_id": f"{ASSESSMENT_BLOCK_ID}_updated"})
     return blocks
 
 
@@ -239,7 +235,7 @@ def card_blocks(view: CardView) -> list[Block]:
     blocks.append({"type": "divider"})
     blocks.extend(assessment_blocks(view.assessment))
     blocks.append({"type": "divider"})
-    blocks.append(context(status_line(view)))
+    blocks.append({**context(line_mrkdwn(view.status_line)), "block_id": STATUS_BLOCK_ID})
     if view.notice:
         blocks.append(context(f"⚠️ {worded(card_notice(view.notice), hints=HINTS, escape=escape_mrkdwn)}"))
     blocks.extend(actions(view.buttons))

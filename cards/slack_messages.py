@@ -11,7 +11,8 @@ from typing import Any
 from cards.limits import SLACK_FALLBACK_TEXT, SLACK_SECTION_TEXT, truncate
 from cards import messages
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
-from cards.slack import HINTS, Block, actions, context, escape_mrkdwn, mention, mrkdwn, rich_list
+from cards.parts import Time, utc_time
+from cards.slack import HINTS, Block, actions, context, escape_mrkdwn, mention, mrkdwn, rich_list, slack_time
 from core.snapshot import FieldProblem
 from core.text import neutralize_mentions
 
@@ -41,6 +42,8 @@ def _part(part: Part) -> str:
         return f"<#{channel}>" if channel else "the escalation channel"
     if isinstance(part, Hint):
         return HINTS[part.action]
+    if isinstance(part, Time):
+        return slack_time(part.at)
     raise TypeError(f"not a message part: {part!r}")
 
 
@@ -55,6 +58,8 @@ def _plain_part(part: Part) -> str:
         return "the escalation channel"
     if isinstance(part, Hint):
         return HINTS[part.action].replace("`", "")
+    if isinstance(part, Time):
+        return utc_time(part.at)
     return part
 
 

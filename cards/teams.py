@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from cards.limits import TEAMS_CARD_BYTES, TEAMS_TEXT_BLOCK, truncate
 from core.text import neutralize_mentions, strip_controls
+from cards.parts import Line, Mention, Name, Part, Strong, Time
 from cards.view import (
-    ASSESSMENT_HEADINGS,
-    ASSESSMENT_PENDING,
-    FALLBACK_REPLACED,
+    ASSESSMENT_SUMMARY,
     LIKELY_CAUSES,
     NEXT_STEPS,
     AssessmentView,
@@ -31,6 +31,8 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 REFRESH_VERB = "refresh"
 ESCALATE_VERB = "escalate"
+STATUS_BLOCK_ID = "status"  # the card's lines worded by cards/view.py (TextBlock ids)
+ASSESSMENT_BLOCK_ID = "assessment"
 TARGET_FIELD = "target"
 # Teams' people picker: search the whole organisation (supported in dialogs); submits the chosen
 # user's Entra (AAD) object id.
@@ -101,12 +103,10 @@ def _section(label: str, value: str) -> list[dict]:
 
 def _facts(view: CardView) -> dict[str, Any]:
     facts = [
-        ("Status", view.status_label),
         ("Urgency", view.urgency_label),
         ("Escalated by", f"{view.author.name}, {view.escalated_ago}"),
         ("Ticket", view.ticket),
         ("Domain", view.domain),
-        ("Reminders", _reminder(view)),
     ]
     return {
         "type": "FactSet",
@@ -114,13 +114,24 @@ def _facts(view: CardView) -> dict[str, Any]:
     }
 
 
-def _reminder(view: CardView) -> str:
-    reminder = view.reminder
-    if reminder is None:
-        return ""
-    if reminder.kind == "overdue":
-        return f"⏰ Overdue · {reminder.text}"
-    return f"🔕 Snoozed until {reminder.at:%H:%M} UTC"
+def teams_time(when: datetime) -> str:
+    """A time each reader sees in their own time zone (Adaptive Cards' TIME() function, in a TextBlock)."""
+    return f"{{{{TIME({when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})}}}}"
+
+
+def line_markdown(line: Line) -> str:
+    """A card line (cards/view.py decides its words) as TextBlock markdown: a name in bold, a time the reader's."""
+    def part(p: Part) -> str:
+        if isinstance(p, str):
+            return escape_markdown(p)
+        if isinstance(p, (Name, Mention)):
+            return f"**{escape_markdown(p.person.name, 200)}**"
+        if isinstance(p, Strong):
+            return f"**{escape_markdown(p.text)}**"
+        if isinstance(p, Time):
+            return teams_time(p.at)
+        raise TypeError(f"not a card line part: {p!r}")
+    return "".join(part(p) for p in line)
 
 
 def _bullets(items: tuple[str, ...]) -> str:
@@ -129,33 +140,26 @@ def _bullets(items: tuple[str, ...]) -> str:
 
 
 def _assessment(a: AssessmentView) -> list[dict]:
+    blocks = [_text(line_markdown(a.heading), id=ASSESSMENT_BLOCK_ID, spacing="Medium")]
     if a.state == "pending":
-        return [_text(f"**{ASSESSMENT_HEADINGS['ready']}**", spacing="Medium"),
-                _text(f"_{ASSESSMENT_PENDING}_", isSubtle=True)]
-    label = ASSESSMENT_HEADINGS["ready" if a.state == "ready" else "fallback"]
-    blocks = [_text(f"**{label}**", spacing="Medium")]
+        return blocks
     if a.summary:
-        blocks.append(_text(escape_markdown(a.summary)))
+        blocks += [_text(ASSESSMENT_SUMMARY, weight="Bolder", size="Small"), _text(escape_markdown(a.summary))]
     if a.likely_causes:
         blocks += [_text(LIKELY_CAUSES, weight="Bolder", size="Small"), _text(_bullets(a.likely_causes))]
     if a.next_steps:
         blocks += [_text(NEXT_STEPS, weight="Bolder", size="Small"), _text(_bullets(a.next_steps))]
-    if a.confidence:
-        blocks.append(_text(f"Confidence: {escape_markdown(a.confidence, 40)}", isSubtle=True, size="Small"))
     if a.note:
         blocks.append(_text(escape_markdown(a.note), isSubtle=True, size="Small"))
-    if a.replaced_fallback_at is not None:
-        blocks.append(_text(f"Updated at {a.replaced_fallback_at:%H:%M} UTC: {FALLBACK_REPLACED}", isSubtle=True,
-                            size="Small"))
+    if a.updated:
+        blocks.append(_text(line_markdown(a.updated), id=f"{ASSESSMENT_BLOCK_ID}_updated", isSubtle=True, size="Small"))
     return blocks
 
 
-def _claimed(view: CardView) -> list[dict]:
-    if view.claimed_by is None:
-        return []
-    who = escape_markdown(view.claimed_by.name, 200)
-    when = f", {view.claim_delay}" if view.claim_delay else ""
-    return [_text(f"✅ Picked up by **{who}**{when}", spacing="Medium", color="Good")]
+def _status(view: CardView) -> dict[str, Any]:
+    """The card's status line, the same words as Slack's (cards/view.CardView.status_line)."""
+    block = _text(line_markdown(view.status_line), id=STATUS_BLOCK_ID, spacing="Medium")
+    return {**block, "color": "Good"} if view.status == "claimed" else block
 
 
 def _executes(button: Button) -> list[dict[str, Any]]:
@@ -192,7 +196,7 @@ def escalation_card(view: CardView, *, owner_view: bool = False) -> dict[str, An
         *_section(FIELD_LABELS["notes"], view.notes),
         *_section(FIELD_LABELS["source_link"], view.source_link),
         *_assessment(view.assessment),
-        *_claimed(view),
+        _status(view),
         *([_text(f"⚠️ {_notice(view.notice)}", isSubtle=True, size="Small")] if view.notice else []),
     ]
     extra: dict[str, Any] = {}

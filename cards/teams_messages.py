@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cards import messages
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
+from cards.parts import Time, utc_time
 from cards.teams import HINTS, escape_markdown
 from cards.view import PersonView
 from core.snapshot import FieldProblem
@@ -43,6 +44,8 @@ def _plain_part(part: Part) -> str:
         return "the escalation channel"
     if isinstance(part, Hint):
         return HINTS[part.action]
+    if isinstance(part, Time):  # chat text has no reader's time zone: UTC, said so
+        return utc_time(part.at)
     raise TypeError(f"not a message part: {part!r}")
 
 

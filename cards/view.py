@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from cards.limits import CARD_LINK_CHARS, CARD_SECTIONS_TEXT
+from cards.parts import Line, Name, PersonView, Strong, Time
 from core.models import HandoffState, Person
 from core.schedule import SNOOZE_CHOICES, format_duration
 from core.text import FIELD_CHARS, LIST_ITEM_CHARS, MAX_LIST_ITEMS, TITLE_CHARS, strip_controls, truncate
@@ -20,18 +21,14 @@ ASSESSMENT_PENDING = "Assessing…"
 LIKELY_CAUSES = "Likely causes"
 NEXT_STEPS = "Suggested next steps"
 FALLBACK_REPLACED = "the model's assessment replaced the fallback."
+ASSESSMENT_SUMMARY = "Summary"  # the assessment's own summary (the snapshot's is FIELD_LABELS["summary"])
+PICK_UP_RULE = "the first to press Pick Up owns it"
 STATUS_LABELS = {
     "open": "Waiting for pick-up",
     "claimed": "Picked up",
     "resolved": "Resolved",
     "cancelled": "Cancelled",
 }
-
-
-@dataclass(frozen=True)
-class PersonView:
-    external_id: str  # the id to mention them by (Person.address)
-    name: str
 
 
 @dataclass(frozen=True)
@@ -69,14 +66,34 @@ class AssessmentView:
     # The model's answer arrived after the card had shown the fallback: when it replaced it.
     replaced_fallback_at: datetime | None = None
 
+    @property
+    def heading(self) -> Line:
+        """The assessment's first line: what it is (or that it is coming), and how sure the model is."""
+        if self.state == "pending":
+            return ("⏳ ", Strong(f"{ASSESSMENT_HEADINGS['ready']}:"), f" {ASSESSMENT_PENDING}")
+        head: Line = ("🤖 ", Strong(ASSESSMENT_HEADINGS["ready"])) if self.state == "ready" else \
+            ("📋 ", Strong(ASSESSMENT_HEADINGS["fallback"]))
+        return (*head, f" · {confidence_words(self.confidence)}") if self.confidence else head
+
+    @property
+    def updated(self) -> Line:
+        """When the model's answer replaced the fallback (nothing when it did not)."""
+        if self.replaced_fallback_at is None:
+            return ()
+        return ("Updated at ", Time(self.replaced_fallback_at), f": {FALLBACK_REPLACED}")
+
+
+def confidence_words(level: str) -> str:
+    """'confidence high': how the card (and the PSA note) says how sure the model is."""
+    return f"confidence {level}"
+
 
 @dataclass(frozen=True)
 class ReminderView:
-    """What the card says about reminders: overdue (the last one went unanswered) or snoozed."""
+    """What the card says about reminders: overdue (the last one went unanswered), snoozed, or both."""
 
-    kind: str  # overdue | snoozed
-    text: str  # "unclaimed for 1 h" | "until" (the renderer shows `at` in the reader's time)
-    at: datetime
+    overdue_for: str = ""  # "unclaimed for 1 h" once overdue
+    snoozed_until: datetime | None = None  # a snooze not yet ended
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,23 @@ class CardView:
     version: int
     reminder: ReminderView | None = None
     notice: str = ""  # an integration's footer line, e.g. "PSA notes stopped: ... (401)"
+
+    @property
+    def status_line(self) -> Line:
+        """Where the escalation stands, in the card's words: who has it, or who may take it and for how long it
+        has waited. Both platforms show this line, only rendering its names and times their own way."""
+        if self.status == "claimed" and self.claimed_by is not None:
+            return ("✅ Picked up by ", Name(self.claimed_by), *((f" · {self.claim_delay}",) if self.claim_delay else ()))
+        if self.status == "resolved":
+            return ("🏁 Resolved", *((" by ", Name(self.claimed_by)) if self.claimed_by else ()))
+        if self.status == "cancelled":
+            return ("✖️ Cancelled by the author",)
+        reminder = self.reminder or ReminderView()
+        line: Line = ("⏰ ", Strong("Overdue"), f" · {reminder.overdue_for} · {PICK_UP_RULE}") if reminder.overdue_for \
+            else (f"🙋 {self.status_label}: {PICK_UP_RULE}",)
+        if reminder.snoozed_until is not None:
+            line += (" · 🔕 reminders snoozed until ", Time(reminder.snoozed_until))
+        return line
 
 
 def humanize_seconds(seconds: float) -> str:
@@ -192,13 +226,14 @@ def short_duration(seconds: float) -> str:
 def reminder_view(state: HandoffState, now: datetime) -> ReminderView | None:
     if state.status != "open" or state.intent != "escalate":
         return None
+    overdue_for = ""
     if state.overdue_at is not None:
         since = state.reminders_from or state.escalated_at or state.created_at
-        return ReminderView("overdue", f"unclaimed for {short_duration((state.overdue_at - since).total_seconds())}",
-                            state.overdue_at)
-    if state.snoozed_until is not None and state.snoozed_until > now:  # an ended snooze is never shown
-        return ReminderView("snoozed", "until", state.snoozed_until)
-    return None
+        overdue_for = f"unclaimed for {short_duration((state.overdue_at - since).total_seconds())}"
+    snoozed = state.snoozed_until is not None and state.snoozed_until > now  # an ended snooze is never shown
+    if not overdue_for and not snoozed:
+        return None
+    return ReminderView(overdue_for, state.snoozed_until if snoozed else None)
 
 
 def buttons_for(state: HandoffState) -> tuple[Button, ...]:

@@ -121,7 +121,7 @@ def test_closed_cards_have_no_buttons(status, expected):
 
 @pytest.mark.parametrize(
     "assessment_state, source, label",
-    [("ready", "model", "🤖 Assessment"), ("ready", "heuristic", "fallback, not from the model"), ("failed", "heuristic", "fallback")],
+    [("ready", "model", "🤖 *Assessment* · confidence high"), ("ready", "heuristic", "fallback, not from the model"), ("failed", "heuristic", "fallback")],
 )
 def test_assessment_section(assessment_state, source, label):
     assessment = {"summary": "Connector cert expired", "likely_causes": ["Expired TLS cert"], "confidence": "high",

@@ -70,8 +70,9 @@ def thread_texts(bot, conversation):
 
 
 def card_texts(card) -> str:
+    """The card as read: bold markers gone (a time stays as the card's TIME() that each reader sees locally)."""
     facts = [f"{f['title']}: {f['value']}" for b in card["body"] if b.get("type") == "FactSet" for f in b["facts"]]
-    return "\n".join([*(b.get("text", "") for b in card["body"]), *facts])
+    return "\n".join([*(b.get("text", "") for b in card["body"]), *facts]).replace("**", "")
 
 
 async def test_nudges_in_the_thread_admins_told_once_card_overdue(pg_db):
@@ -116,7 +117,7 @@ async def test_snooze_on_the_card_author_yes_others_told_who_can(pg_db):
         assert status == 200 and "can snooze its reminders" in body["value"]
         status, body = await bot.send(card_action("snooze", str(handoff.id), sender=JAMIE, service_url=url,
                                                   conversation_id=conversation))
-        assert status == 200 and "Snoozed until" in card_texts(body["value"])
+        assert status == 200 and "reminders snoozed until" in card_texts(body["value"])
         clock.now = T0 + timedelta(seconds=10)
         await run_due(worker)
         assert not [t for t in thread_texts(bot, conversation) if "Still waiting" in t]
@@ -136,16 +137,16 @@ async def test_snooze_for_30_minutes_from_the_card_and_the_card_drops_it_when_it
         status, body = await bot.send(card_action("snooze", handoff_id, sender=JAMIE, service_url=bot.fake.service_url,
                                                   conversation_id=conversation, choice="30m"))
         until = clock() + timedelta(minutes=30)
-        assert status == 200 and f"Snoozed until {until:%H:%M} UTC" in card_texts(body["value"])
+        assert status == 200 and f"reminders snoozed until {{{{TIME({until:%Y-%m-%dT%H:%M:%SZ})}}}}" in card_texts(body["value"])
         await settle(worker, clock)
-        assert "Snoozed until" in card_texts(bot.fake.card_of(activity_id))
+        assert "reminders snoozed until" in card_texts(bot.fake.card_of(activity_id))
         clock.now = until - timedelta(seconds=5)
         await settle(worker, clock)
-        assert "Snoozed until" in card_texts(bot.fake.card_of(activity_id)), "not before its end"
+        assert "reminders snoozed until" in card_texts(bot.fake.card_of(activity_id)), "not before its end"
         clock.now = until + timedelta(seconds=1)
         await settle(worker, clock)
-        assert "Snoozed" not in card_texts(bot.fake.card_of(activity_id))
-        assert "Status: Waiting for pick-up" in card_texts(bot.fake.card_of(activity_id))
+        assert "snoozed" not in card_texts(bot.fake.card_of(activity_id))
+        assert "🙋 Waiting for pick-up: the first to press Pick Up owns it" in card_texts(bot.fake.card_of(activity_id))
 
 
 async def test_stats_and_the_settings_card(pg_db):

@@ -11,14 +11,19 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from cards import slack_messages, teams_messages
 from cards.messages import Message
+from cards.parts import Line, PersonView
 from cards.teams import escape_markdown
+from core.handoffs import Handoffs
 from core.models import PersonKey, WorkspaceKey
+from core.worker import Worker
 from core.snapshot import Snapshot
 from core.text import strip_controls
 from standins.slack import requests as slack
@@ -28,7 +33,10 @@ from tests.journeys.slack_bot import card_text as slack_card_text
 from tests.journeys.slack_bot import eventually, running_bot
 from tests.journeys.test_teams_escalation import card_text as teams_card_text
 from tests.teams import harness as teams
-from tests.teams.harness import ACME_TEAMS
+from tests.cards.card_lines import read, slack_lines, teams_lines
+from tests.fakes.port import run_due
+from tests.psa.notes_rig import Clock
+from tests.teams.harness import ACME_TEAMS, PSA_NOTE
 
 ADMIN = "Ada Admin"
 
@@ -42,11 +50,28 @@ class FormError(Exception):
 
 
 class Driver:
-    """What both drivers share: reading the core's record of what happened."""
+    """What both drivers share: reading the core's record of what happened, and the service's clock."""
 
     bot: Any
+    clock: Clock
     workspace: WorkspaceKey
     OTHER: str  # another workspace (Slack team, Teams tenant) on the same platform
+
+    async def later(self, delta: timedelta, *, until: Callable[[], bool]) -> None:
+        """Skip the service's clock ahead by `delta`, then run what falls due on it (a worker of the test's, on
+        that clock, over the real outbox) until `until()` holds: waits for the condition, not a number of rounds."""
+        self.clock.advance(seconds=delta.total_seconds())
+        services = self.bot.services
+        worker = Worker(services.database, services.job_kinds(), clock=self.clock, worker_id="parity-later")
+
+        async def done() -> bool:
+            await run_due(worker)
+            return until()
+        await eventually(done, timeout_s=20)
+
+    def expected_line(self, line: Line) -> str:
+        """A card line of the view model as this platform's card must read (a name as it shows the person)."""
+        return read(line, self.shown_name)
 
     async def press_all(self, names: list[str], verb: str, handoff_id: str) -> None:
         """Everyone presses at the same moment."""
@@ -70,6 +95,7 @@ class Driver:
 @dataclass
 class SlackDriver(Driver):
     bot: Any
+    clock: Clock
     platform: str = "slack"
     actors: dict[str, Actor] = field(default_factory=dict)
     cards: dict[str, str] = field(default_factory=dict)  # handoff id -> card ts
@@ -148,6 +174,14 @@ class SlackDriver(Driver):
             text = text.replace(f"<@{actor.user_id}>", name or "someone")
         return text
 
+    def lines(self, handoff_id: str) -> dict[str, str]:
+        """The card's status and assessment lines as read (a mention shows the person's Slack name)."""
+        people = {actor.user_id: name or "someone" for name, actor in self.actors.items()}
+        return slack_lines(self.bot.fake.message(SLACK_CHANNEL, self.cards[handoff_id])["blocks"], people)
+
+    def shown_name(self, person: PersonView) -> str:
+        return next((name for name, actor in self.actors.items() if actor.user_id == person.external_id), person.name)
+
     def everything_sent(self) -> str:
         return json.dumps([c.args for c in self.bot.fake.calls], ensure_ascii=False)
 
@@ -159,6 +193,7 @@ class SlackDriver(Driver):
 @dataclass
 class TeamsDriver(Driver):
     bot: Any
+    clock: Clock
     platform: str = "teams"
     users: dict[str, dict] = field(default_factory=dict)
     answers: dict[str, list[dict]] = field(default_factory=dict)  # what each person's clicks were answered
@@ -247,6 +282,13 @@ class TeamsDriver(Driver):
         facts = [f"{f['title']}: {f['value']}" for b in card["body"] if b.get("type") == "FactSet" for f in b["facts"]]
         return "\n".join([teams_card_text(card), *facts]).replace("**", "")
 
+    def lines(self, handoff_id: str) -> dict[str, str]:
+        """The card's status and assessment lines as read (a name in bold shows as the name)."""
+        return teams_lines(self.bot.fake.card_of(self.cards[handoff_id][1]))
+
+    def shown_name(self, person: PersonView) -> str:
+        return person.name
+
     def everything_sent(self) -> str:
         return json.dumps([c.body for c in self.bot.fake.calls], ensure_ascii=False)
 
@@ -269,14 +311,17 @@ def dialog_errors(form: list[dict]) -> dict[str, str]:
 
 @asynccontextmanager
 async def driver(platform: str, pg_db, pg_url, **settings):
-    """`settings`: Settings keywords for the bot (e.g. a PSA connection)."""
+    """`settings`: Settings keywords for the bot (e.g. a PSA connection). The service's clock is real time
+    plus whatever a step skips ahead (Driver.later), so every retry and pace still falls due."""
+    clock = Clock()
     if platform == "slack":
-        async with running_bot(pg_url, **settings) as bot:
-            yield SlackDriver(bot)
+        async with running_bot(pg_url, clock=clock, **settings) as bot:
+            yield SlackDriver(bot, clock)
     else:
-        async with teams.teams_bot(pg_db, **settings) as bot:
+        handoffs = Handoffs(pg_db, clock=clock, observers=(PSA_NOTE,))
+        async with teams.teams_bot(pg_db, handoffs=handoffs, **settings) as bot:
             await teams.use_this_channel(bot, teams.teams_user(ADMIN))
-            yield TeamsDriver(bot)
+            yield TeamsDriver(bot, clock)
 
 
 def new_id() -> str:

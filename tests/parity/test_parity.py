@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import pytest
 
 from cards import messages
-from cards.view import PersonView
+from cards.view import PersonView, build_card_view
 from core.models import Refused
 from core.snapshot import FIELD_LIMITS, REQUIRED, TOO_LONG, FieldProblem
+from tests.cards.card_lines import when
+from tests.journeys.slack_bot import eventually
 from tests.parity.drivers import FormError, driver, new_id
 
 HOSTILE = "<!channel> @here <at>everyone</at> \u202eevil\u202c \x00 *bold* <https://evil.example|click>"
@@ -30,6 +32,7 @@ SENIORS = [f"Senior {i}" for i in range(10)]
 class World:
     d: object  # a SlackDriver or TeamsDriver
     handoff: str = ""
+    snoozed: str = ""  # the handoff the snooze step snoozed
 
 
 Step = Callable[[World], Awaitable[None]]
@@ -70,6 +73,7 @@ async def ten_way_race(w: World) -> None:
     assert sorted(re.fullmatch(pattern, r).group(1) for r in records) == sorted(losers), "one record per loser"
     assert {re.fullmatch(pattern, r).group(2) for r in records} == {winner}
     assert f"Picked up by {winner}" in w.d.card(w.handoff)
+    await same_lines(w, w.handoff, status=f"✅ Picked up by {winner} · ")
     for loser in losers:  # each loser learns privately, at once, who won
         if w.d.platform == "slack":
             [told] = await w.d.told_now(loser, 1)
@@ -88,11 +92,11 @@ async def release_and_resolve(w: World) -> None:
     assert told[-1].startswith("Only the engineer who picked this up (" + winner + ") can release or resolve it.")
     await w.d.press(winner, "release", w.handoff)
     await w.d.settle()
-    assert "Waiting for pick-up" in w.d.card(w.handoff)
+    await same_lines(w, w.handoff, status="🙋 Waiting for pick-up: the first to press Pick Up owns it")
     await w.d.press("Dana", "pickup", w.handoff)
     await w.d.press("Dana", "resolve", w.handoff)
     await w.d.settle()
-    assert "Resolved" in w.d.card(w.handoff)
+    await same_lines(w, w.handoff, status="🏁 Resolved by Dana")
 
 
 async def closed_handoff(w: World) -> None:
@@ -179,12 +183,44 @@ async def snooze(w: World) -> None:
     until = (await w.d.state(handoff)).snoozed_until
     assert until is not None and timedelta(minutes=30) <= until - pressed_at < timedelta(minutes=31)
     assert "snoozed until" in w.d.card(handoff).lower()
+    await same_lines(w, handoff, status="🙋 Waiting for pick-up: the first to press Pick Up owns it · "
+                                        f"🔕 reminders snoozed until {when(until)}")
+    w.snoozed = handoff
     before = len(w.d.told("Jamie"))
     await w.d.press("Jamie", "snooze", handoff, choice="7m", offered=False)  # a card from before the choices changed
     told = await w.d.told_now("Jamie", before + 1)
     assert told[-1] == w.d.private(messages.refusal(Refused("snooze_choice")))
     assert told[-1].endswith("Choose one on the card as it is now (Snooze 30 min / Snooze 1 h / Snooze 4 h).")
     assert (await w.d.state(handoff)).snoozed_until == until, "nothing changed"
+
+
+async def snooze_ends(w: World) -> None:
+    """At the snooze's end (the service's clock skipped ahead) the card drops it, on both platforms alike."""
+    until = (await w.d.state(w.snoozed)).snoozed_until
+    await w.d.later(until - w.d.clock() + timedelta(seconds=1),
+                    until=lambda: "snoozed" not in w.d.lines(w.snoozed)["status"])
+    assert (await w.d.state(w.snoozed)).snoozed_until is None
+    await same_lines(w, w.snoozed, status="🙋 Waiting for pick-up: the first to press Pick Up owns it")
+
+
+async def same_lines(w: World, handoff: str, *, status: str) -> None:
+    """The card's status and assessment lines read exactly as the view model words them for the handoff's current
+    state (so the same on both platforms; waits for the card to catch up with the state); the status line says
+    `status` (all of it, or, ending in a space, how it starts)."""
+    seen: list[tuple[dict, dict]] = []
+
+    async def as_worded() -> dict[str, str] | None:
+        view = build_card_view(await w.d.state(handoff), now=w.d.clock())
+        shown = w.d.lines(handoff)
+        expected = {"status": w.d.expected_line(view.status_line), "assessment": w.d.expected_line(view.assessment.heading)}
+        seen.append(({k: shown.get(k) for k in expected}, expected))
+        return shown if seen[-1][0] == expected else None
+    try:
+        shown = await eventually(as_worded)
+    except AssertionError:
+        assert seen[-1][0] == seen[-1][1], "the card's lines, as worded by the view model"
+        raise
+    assert shown["status"].startswith(status) if status.endswith(" ") else shown["status"] == status
 
 
 STEPS: list[tuple[str, Step]] = [
@@ -200,6 +236,7 @@ STEPS: list[tuple[str, Step]] = [
     ("bad input", bad_input),
     ("a person with no name", a_person_with_no_name),
     ("snooze", snooze),
+    ("the snooze ends", snooze_ends),  # last: the service's clock is ahead of real time from here on
 ]
 
 
