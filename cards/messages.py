@@ -35,7 +35,7 @@ class Message:
     items_label: str = ""
     checkboxes: bool = True  # items are things to do (a checklist), else plain facts
     footnotes: tuple[str, ...] = ()
-    # Buttons under the message where the platform shows them (Slack); on Teams the card carries them.
+    # Buttons under the message (Slack: an actions block; Teams: the message becomes an Adaptive Card).
     buttons: tuple[Button, ...] = ()
 
     @property

@@ -8,6 +8,7 @@ escapes every part.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +70,23 @@ class Time:
 Part = str | Mention | Name | Strong | Link | Channel | Hint | Time
 Paragraph = tuple[Part, ...]
 Line = Paragraph  # one line of a card
+
+
+def render_line(line: Line, *, text: Callable[[str], str], name: Callable[[PersonView], str],
+                strong: Callable[[str], str], time: Callable[[datetime], str]) -> str:
+    """A card line in one platform's markup: each part through that platform's way of showing it (a Name and a
+    Mention alike: a card line pings nobody it would not anyway)."""
+    def part(p: Part) -> str:
+        if isinstance(p, str):
+            return text(p)
+        if isinstance(p, (Name, Mention)):
+            return name(p.person)
+        if isinstance(p, Strong):
+            return strong(p.text)
+        if isinstance(p, Time):
+            return time(p.at)
+        raise TypeError(f"not a card line part: {p!r}")
+    return "".join(part(p) for p in line)
 
 
 def utc_time(at: datetime) -> str:

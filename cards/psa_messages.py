@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from cards.messages import Hint, Message, Strong, _say
 from core.psa_form import (
-    MAX_CHARS, NOT_A_URL, NOT_HTTPS, REQUIRED, TOO_LONG, UNKNOWN_KIND, PsaRemoved, PsaStatus, PsaTestResult,
-    TicketProblem,
+    BUSY, DROPPED, HTML_PAGE, MAX_CHARS, NO_SUCH, NO_TICKET, NO_TOKEN, NO_ZONE, NOT_A_URL, NOT_HTTPS, NOT_ITS_REFERENCE,
+    NOT_JSON, REDIRECTED, REFUSED, REJECTED, REQUIRED, TIMED_OUT, TOO_LONG, UNKNOWN_KIND, PsaProblem, PsaRemoved,
+    PsaStatus, PsaTestResult, TicketProblem,
 )
 
 # The PSA as the settings name it, and as its own errors and tickets name it.
@@ -68,6 +69,43 @@ def unreachable(vendor: str, why: str) -> str:
 
 def no_ticket(vendor: str, reference: str) -> str:
     return f"{vendor} has no ticket {reference}"
+
+
+def no_answer_within(seconds: float) -> str:
+    return f"no answer within {seconds:g}s"
+
+
+def why_unreachable(problem: PsaProblem) -> str:
+    """Why the PSA could not answer now, in a few words ("it answered 503")."""
+    if problem.reason == TIMED_OUT:
+        return no_answer_within(problem.seconds or 0)
+    if problem.reason == DROPPED:
+        return f"connection dropped: {problem.detail}"
+    if problem.reason == BUSY:
+        return f"it answered {problem.status}"
+    return problem.detail  # CONNECT_FAILED: the connection error's name
+
+
+CHECK_THE_URL = "check the API URL"
+# What each final refusal says (a PsaProblem's code -> its words, from its facts).
+_REFUSALS = {
+    REJECTED: lambda p: credentials_rejected(p.vendor, p.status),
+    NO_SUCH: lambda p: f"{p.vendor} has no such {p.what} (404)",
+    REDIRECTED: lambda p: f"{p.vendor} answered a redirect ({p.status}) instead of JSON: {CHECK_THE_URL}",
+    HTML_PAGE: lambda p: f"{p.vendor} answered an HTML page instead of JSON ({p.status}): {CHECK_THE_URL}",
+    NOT_JSON: lambda p: f"{p.vendor} answered something that is not JSON ({p.status})",
+    REFUSED: lambda p: f"{p.vendor} refused the {p.what} ({p.status})" + (f": {p.detail}" if p.detail else ""),
+    NO_ZONE: lambda p: f"{p.vendor} zone discovery found no zone for the API user",
+    NO_TOKEN: lambda p: f"{p.vendor} issued no access token",
+    NOT_ITS_REFERENCE: lambda p: f"ticket reference {p.detail!r} is not a {p.vendor} ticket",
+    NO_TICKET: lambda p: f"{no_ticket(p.vendor, p.detail)} (404)",
+}
+
+
+def psa_problem(problem: PsaProblem) -> str:
+    """Why a PSA call failed, as admins read it: the card's footer (after "PSA notes stopped: "), the jobs' trail."""
+    said = _REFUSALS.get(problem.reason)
+    return said(problem) if said else unreachable(problem.vendor, why_unreachable(problem))
 
 
 # --- the card's footer line about the PSA ---------------------------------------------------------

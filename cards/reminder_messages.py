@@ -7,12 +7,13 @@ Same parts as cards/messages.py, rendered by the same two renderers. A nudge nev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from cards.messages import Link, Message, Name, Paragraph, Strong, _say
-from cards.view import Button, build_card_view, humanize_seconds, snooze_button
-from core.models import HandoffState, ReminderSchedule
+from cards.messages import Link, Message, Name, Paragraph, Strong, _say, already_yours, conflict_notice, since
+from cards.view import Button, build_card_view, humanize_seconds, person_view, snooze_button
+from core.models import AlreadyYours, Done, HandoffState, Lost, ReminderSchedule, Snoozed, Won
 
 
 def _waited(seconds: float) -> str:
@@ -25,14 +26,40 @@ def _open_card(permalink: str | None) -> Paragraph:
 
 def nudge(state: HandoffState, *, step: int, of: int, waited_s: float) -> Message:
     """The reply in the card's thread: how long it has waited, with Pick Up and Snooze under it."""
-    value = str(state.id)
     last = " That was the last reminder: Handoff's admins have been told." if step >= of else ""
     return _say(
         "reminder.nudge",
         (f"⏰ Still waiting for pick-up: escalated {_waited(waited_s)} ago. Reminder {step} of {of}.{last}",),
         ("Press Pick Up to take it, or snooze it if it can wait.",),
-        buttons=(Button("pickup", "Pick Up", value, "primary"), snooze_button(value)),
+        buttons=nudge_buttons(state),
     )
+
+
+def nudge_buttons(state: HandoffState) -> tuple[Button, ...]:
+    """A nudge's buttons: the card's own Pick Up and Snooze (same actions, same value, same lengths)."""
+    value = str(state.id)
+    return (Button("pickup", "Pick Up", value, "primary"), snooze_button(value))
+
+
+def nudge_clicked(outcome: Won | AlreadyYours | Lost | Snoozed | Done, *, now: datetime) -> Message:
+    """What takes a nudge's place for the person who pressed one of its buttons, where a platform answers
+    a click with the message clicked (Teams). The same words Slack says privately under the nudge; buttons
+    only while they still do something: after a snooze it is still open, so Pick Up and Snooze stay.
+    Everyone else's nudge stays as posted: the card and the thread say who picked it up, and a later
+    click on it is answered in its place with who has it."""
+    if isinstance(outcome, Lost):
+        return conflict_notice(winner=outcome.winner, claimed_at=outcome.claimed_at, now=now)
+    if isinstance(outcome, AlreadyYours):
+        return already_yours(outcome.handoff)
+    state = outcome.handoff
+    if isinstance(outcome, Snoozed):
+        return replace(snoozed(state, until=outcome.until), buttons=nudge_buttons(state))
+    if state.claimed_by is not None:
+        when = since(state.claimed_at, now)
+        return _say("reminder.nudge_picked_up", ("✅ Picked up by ", Name(person_view(state.claimed_by)),
+                                                 f", {when}." if when else "."))
+    view = build_card_view(state, now=now)
+    return _say("reminder.nudge_state", f"This escalation is now: {view.status_label}.", buttons=view.buttons)
 
 
 def nudge_target(state: HandoffState, *, waited_s: float, now: datetime, permalink: str | None = None) -> Message:

@@ -25,7 +25,7 @@ from cards.limits import (
     truncate,
 )
 from core.text import neutralize_mentions
-from cards.parts import Line, Mention, Name, Part, Strong, Time, utc_time
+from cards.parts import Line, render_line, utc_time
 from cards.view import (
     ASSESSMENT_SUMMARY,
     LIKELY_CAUSES,
@@ -190,17 +190,8 @@ def slack_time(when: datetime) -> str:
 
 def line_mrkdwn(line: Line) -> str:
     """A card line (cards/view.py decides its words) as mrkdwn: a name is the user's mention, a time the reader's."""
-    def part(p: Part) -> str:
-        if isinstance(p, str):
-            return escape_mrkdwn(p)
-        if isinstance(p, (Name, Mention)):
-            return mention(p.person)
-        if isinstance(p, Strong):
-            return f"*{escape_mrkdwn(p.text)}*"
-        if isinstance(p, Time):
-            return slack_time(p.at)
-        raise TypeError(f"not a card line part: {p!r}")
-    return "".join(part(p) for p in line)
+    return render_line(line, text=escape_mrkdwn, name=mention, strong=lambda t: f"*{escape_mrkdwn(t)}*",
+                       time=slack_time)
 
 
 def assessment_blocks(a: AssessmentView) -> list[Block]:

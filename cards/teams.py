@@ -13,7 +13,7 @@ from typing import Any
 
 from cards.limits import TEAMS_CARD_BYTES, TEAMS_TEXT_BLOCK, truncate
 from core.text import neutralize_mentions, strip_controls
-from cards.parts import Line, Mention, Name, Part, Strong, Time
+from cards.parts import Line, render_line
 from cards.view import (
     ASSESSMENT_SUMMARY,
     LIKELY_CAUSES,
@@ -121,17 +121,8 @@ def teams_time(when: datetime) -> str:
 
 def line_markdown(line: Line) -> str:
     """A card line (cards/view.py decides its words) as TextBlock markdown: a name in bold, a time the reader's."""
-    def part(p: Part) -> str:
-        if isinstance(p, str):
-            return escape_markdown(p)
-        if isinstance(p, (Name, Mention)):
-            return f"**{escape_markdown(p.person.name, 200)}**"
-        if isinstance(p, Strong):
-            return f"**{escape_markdown(p.text)}**"
-        if isinstance(p, Time):
-            return teams_time(p.at)
-        raise TypeError(f"not a card line part: {p!r}")
-    return "".join(part(p) for p in line)
+    return render_line(line, text=escape_markdown, name=lambda p: f"**{escape_markdown(p.name, 200)}**",
+                       strong=lambda t: f"**{escape_markdown(t)}**", time=teams_time)
 
 
 def _bullets(items: tuple[str, ...]) -> str:
@@ -162,20 +153,26 @@ def _status(view: CardView) -> dict[str, Any]:
     return {**block, "color": "Good"} if view.status == "claimed" else block
 
 
-def _executes(button: Button) -> list[dict[str, Any]]:
+def executes(buttons: tuple[Button, ...], **data: str) -> list[dict[str, Any]]:
+    """Buttons as the card's Action.Execute actions; `data`: what else each click carries (a message's
+    buttons say which message they sit on, so the click is answered in that message's place)."""
+    return [a for b in buttons for a in _executes(b, data)]
+
+
+def _executes(button: Button, data: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """A button, or one button per choice (the click's data carries the choice's key)."""
     if not button.choices:
-        return [_execute(button)]
+        return [_execute(button, data)]
     return [{"type": "Action.Execute", "title": c.label, "verb": button.action,
-             "data": {"handoff_id": button.value, "choice": c.key}} for c in button.choices]
+             "data": {"handoff_id": button.value, "choice": c.key, **(data or {})}} for c in button.choices]
 
 
-def _execute(button: Button) -> dict[str, Any]:
+def _execute(button: Button, data: dict[str, str] | None = None) -> dict[str, Any]:
     action: dict[str, Any] = {
         "type": "Action.Execute",
         "title": button.label,
         "verb": button.action,
-        "data": {"handoff_id": button.value},
+        "data": {"handoff_id": button.value, **(data or {})},
     }
     if button.style == "primary":
         action["style"] = "positive"
@@ -208,7 +205,7 @@ def escalation_card(view: CardView, *, owner_view: bool = False) -> dict[str, An
         }
         if not owner_view:
             buttons = ()
-    card = _card(body, [a for b in buttons for a in _executes(b)], **extra)
+    card = _card(body, executes(buttons), **extra)
     return fit(card)
 
 

@@ -8,16 +8,21 @@ backed by a mention entity the caller attaches; card-action answers and dialog m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cards import messages
 from cards.messages import Channel, Hint, Link, Mention, Message, Name, Part, Strong
+from cards.limits import TEAMS_TEXT_BLOCK, truncate
 from cards.parts import Time, utc_time
-from cards.teams import HINTS, escape_markdown
+from cards.teams import HINTS, _card, _text, escape_markdown, executes, fit
 from cards.view import PersonView
 from core.snapshot import FieldProblem
 from core.text import neutralize_mentions
 
 CHECKBOX = "☐"
+# In the data of a message's buttons: which message (its kind) was clicked, so the click is answered in that
+# message's place, never taken for a click on the escalation card (or on a copy of it).
+MESSAGE_FIELD = "message"
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ def plain_text(message: Message) -> str:
     return "\n\n".join("".join(_plain_part(p) for p in paragraph) for paragraph in message.paragraphs)
 
 
+def summary(message: Message) -> str:
+    """A card message's preview (an activity's `summary`, shown in notifications): its first paragraph, plain."""
+    first = message.paragraphs[0] if message.paragraphs else ()
+    return truncate("".join(_plain_part(p) for p in first), TEAMS_TEXT_BLOCK)
+
+
 def field_errors(errors: dict[str, FieldProblem | str]) -> dict[str, str]:
     """A form's field problems as the Teams dialog shows them under its inputs (cards.teams.escalation_form)."""
     return {name: plain_text(message) for name, message in messages.field_errors(errors).items()}
@@ -83,3 +94,18 @@ def chat(message: Message, *, mentions: bool = True) -> TeamsText:
     lines += [f"_{escape_markdown(note, 400)}_" for note in message.footnotes]
     people = message.people if mentions else ()
     return TeamsText("\n\n".join(lines), tuple((p, mention_tag(p)) for p in people))
+
+
+def card(message: Message, *, mentions: bool = True) -> dict[str, Any]:
+    """A message that carries buttons, as an Adaptive Card (a Teams chat message shows no buttons): the
+    words as chat() renders them, a TextBlock a paragraph, mentions as the card's own mention entities;
+    the buttons as the escalation card draws them (Action.Execute, same verbs and data), each also
+    saying which message it sits on."""
+    said = chat(message, mentions=mentions)
+    body = [_text(paragraph) for paragraph in said.text.split("\n\n") if paragraph.strip()]
+    extra: dict[str, Any] = {}
+    if said.mentions:
+        extra["msteams"] = {"entities": [
+            {"type": "mention", "text": tag, "mentioned": {"id": person.external_id, "name": person.name}}
+            for person, tag in said.mentions]}
+    return fit(_card(body, executes(message.buttons, **{MESSAGE_FIELD: message.kind}), **extra))

@@ -168,6 +168,27 @@ class PsaTestResult:
     detail: str = ""
 
 
+# Why a call to a PSA failed: psa/ raises these codes with their facts (a PsaProblem); cards/psa_messages.py
+# says them. The PSA could not answer now (the job tries again later):
+CONNECT_FAILED, TIMED_OUT, DROPPED, BUSY = "connect_failed", "timed_out", "dropped", "busy"
+# It said no in a way retrying cannot change:
+REJECTED, NO_SUCH, REDIRECTED, HTML_PAGE, NOT_JSON, REFUSED = (
+    "rejected", "no_such", "redirected", "html_page", "not_json", "refused")
+NO_ZONE, NO_TOKEN, NOT_ITS_REFERENCE, NO_TICKET = "no_zone", "no_token", "not_its_reference", "no_ticket"
+
+
+@dataclass(frozen=True)
+class PsaProblem:
+    """Why a call to a PSA failed, as a code and its facts; never a secret (vendor messages come redacted)."""
+
+    vendor: str  # "ConnectWise", "Autotask", "Halo"
+    reason: str  # one of the codes above
+    status: int | None = None  # the HTTP status it answered
+    what: str = ""  # what was asked for: "ticket", "token", "API user"
+    detail: str = ""  # the vendor's own message, the ticket reference, the connection error's name
+    seconds: float | None = None  # TIMED_OUT: how long Handoff waited
+
+
 @dataclass(frozen=True)
 class TicketProblem:
     """Why the escalate form's ticket reference cannot be used (the field's error, said by cards):

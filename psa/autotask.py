@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from cards.psa_messages import VENDORS
+from core.psa_form import NO_ZONE
 from psa.client import BadRef, Ticket, TicketRef
 from psa.http import Exchange, PsaRejected, unless_missing
 
@@ -84,7 +85,7 @@ class Autotask:
         )
         url = str((data or {}).get("url") or "").rstrip("/")
         if not url:
-            raise PsaRejected("Autotask zone discovery found no zone for the API user")
+            raise PsaRejected(self.http.problem(NO_ZONE, what="API user"))
         self._zones[self.config.username] = url
         return url
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from cards.psa_messages import VENDORS
+from core.psa_form import NO_TOKEN
 from psa.client import BadRef, Ticket, TicketRef, digits_ref
 from psa.http import Exchange, PsaRejected, unless_missing
 
@@ -66,7 +67,7 @@ class Halo:
                                     headers={"Accept": "application/json"}, what="token")
         token = str((data or {}).get("access_token") or "")
         if not token:
-            raise PsaRejected("Halo issued no access token")
+            raise PsaRejected(self.http.problem(NO_TOKEN, what="token"))
         self._tokens[self.config.client_id] = (token, time.monotonic() + float(data.get("expires_in") or 3600))
         self.http.secrets = (*self.http.secrets, token)
         return token

@@ -2,12 +2,13 @@
 
 - connection refused, timeouts, a dropped connection, 429 and 5xx  -> PsaUnavailable (RetryLater,
   with the server's Retry-After when it sends one, capped);
-- 401 / 403  -> PsaRejected "PSA rejected the credentials (401)" (final: retrying cannot help);
-(the sentences admins read are cards/psa_messages.py's);
-- 404        -> PsaRejected "... not found (404)";
-- other 4xx  -> PsaRejected with the vendor's message (redacted);
-- a 2xx/4xx answer that is HTML (a login page, a wrong base URL) -> PsaRejected that says so.
-No error text ever carries a request header, and vendor messages are scrubbed of the secrets.
+- 401 / 403  -> PsaRejected REJECTED (final: retrying cannot help);
+- 404        -> PsaRejected NO_SUCH;
+- other 4xx  -> PsaRejected REFUSED with the vendor's message (redacted);
+- a redirect, or a 2xx/4xx answer that is HTML (a login page, a wrong base URL) -> PsaRejected that says so.
+Each error carries a PsaProblem (core/psa_form.py: a code and its facts); the sentence admins read is
+cards/psa_messages.psa_problem's, and is the error's text. No error carries a request header, and vendor
+messages are scrubbed of the secrets.
 """
 
 from __future__ import annotations
@@ -22,27 +23,35 @@ from typing import Any
 
 import aiohttp
 
-from cards.psa_messages import credentials_rejected, unreachable
+from cards.psa_messages import psa_problem, why_unreachable
 from core.errors import PermanentFailure, RetryLater
+from core.psa_form import (
+    BUSY, CONNECT_FAILED, DROPPED, HTML_PAGE, NO_SUCH, NOT_JSON, REDIRECTED, REFUSED, REJECTED, TIMED_OUT, PsaProblem,
+)
 
 RETRY_AFTER_CAP_S = 600.0
 
 
 class PsaUnavailable(RetryLater):
     """The PSA could not answer now (down, slow, rate-limited): the job tries again later. `str()` is
-    "Couldn't reach <vendor> (<why>)" (cards/psa_messages.unreachable); `why` alone for other sentences."""
+    "Couldn't reach <vendor> (<why>)"; `why` alone for other sentences (both cards/psa_messages.py's)."""
 
-    def __init__(self, vendor: str, why: str, *, delay_s: float | None = None) -> None:
-        super().__init__(unreachable(vendor, why), delay_s=delay_s)
-        self.why = why
+    def __init__(self, problem: PsaProblem, *, delay_s: float | None = None) -> None:
+        super().__init__(psa_problem(problem), delay_s=delay_s)
+        self.problem = problem
+
+    @property
+    def why(self) -> str:
+        return why_unreachable(self.problem)
 
 
 class PsaRejected(PermanentFailure):
     """The PSA said no in a way retrying cannot change. `str()` is safe to show admins."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(self, problem: PsaProblem) -> None:
+        super().__init__(psa_problem(problem))
+        self.problem = problem
+        self.status = problem.status
 
 
 async def unless_missing(answer: Awaitable[Any]) -> Any:
@@ -108,36 +117,35 @@ class Exchange:
                 body = await response.read()
                 return self._sort(response, body, what)
         except aiohttp.ClientConnectorError as error:
-            raise PsaUnavailable(self.vendor, error.__class__.__name__) from None
+            raise PsaUnavailable(self.problem(CONNECT_FAILED, detail=error.__class__.__name__)) from None
         except (asyncio.TimeoutError, TimeoutError):
-            raise PsaUnavailable(self.vendor, f"no answer within {self.timeout_s:g}s") from None
+            raise PsaUnavailable(self.problem(TIMED_OUT, seconds=self.timeout_s)) from None
         except aiohttp.ClientError as error:  # dropped connection, broken payload: maybe it was recorded
-            raise PsaUnavailable(self.vendor, f"connection dropped: {error.__class__.__name__}") from None
+            raise PsaUnavailable(self.problem(DROPPED, detail=error.__class__.__name__)) from None
+
+    def problem(self, reason: str, **facts: Any) -> PsaProblem:
+        return PsaProblem(self.vendor, reason, **facts)
 
     def _sort(self, response: aiohttp.ClientResponse, body: bytes, what: str) -> Any:
         status = response.status
         if status == 429 or status >= 500:
             delay = retry_after_s(response.headers.get("Retry-After"))
-            raise PsaUnavailable(self.vendor, f"it answered {status}", delay_s=delay)
+            raise PsaUnavailable(self.problem(BUSY, status=status), delay_s=delay)
         if status in (401, 403):
-            raise PsaRejected(credentials_rejected(self.vendor, status), status=status)
+            raise PsaRejected(self.problem(REJECTED, status=status))
         if status == 404:
-            raise PsaRejected(f"{self.vendor} has no such {what} (404)", status=status)
+            raise PsaRejected(self.problem(NO_SUCH, status=status, what=what))
         if 300 <= status < 400:
-            raise PsaRejected(
-                f"{self.vendor} answered a redirect ({status}) instead of JSON: check the API URL", status=status
-            )
+            raise PsaRejected(self.problem(REDIRECTED, status=status))
         if self._looks_like_html(response, body):
-            raise PsaRejected(
-                f"{self.vendor} answered an HTML page instead of JSON ({status}): check the API URL", status=status
-            )
+            raise PsaRejected(self.problem(HTML_PAGE, status=status))
         try:
             data = json.loads(body) if body.strip() else None
         except ValueError:
-            raise PsaRejected(f"{self.vendor} answered something that is not JSON ({status})", status=status) from None
+            raise PsaRejected(self.problem(NOT_JSON, status=status)) from None
         if status >= 400:
             detail = redact(_vendor_message(data), self.secrets)[:200]
-            raise PsaRejected(f"{self.vendor} refused the {what} ({status}){': ' + detail if detail else ''}", status=status)
+            raise PsaRejected(self.problem(REFUSED, status=status, what=what, detail=detail))
         return data
 
     @staticmethod

@@ -29,6 +29,7 @@ from core.delivery import CardDelivery
 from core.errors import PermanentFailure, RetryLater
 from core.handoffs import Handoffs
 from core.models import HandoffState, Job
+from core.psa_form import NO_TICKET, NOT_ITS_REFERENCE, PsaProblem
 from core.jobs import OBSERVER_MAX_ATTEMPTS
 from core.worker import JobKind, backoff_delay
 from db import outbox
@@ -151,10 +152,10 @@ class PsaNotes:
     async def _ticket(self, client: PsaClient, state: HandoffState) -> Ticket:
         ref = client.parse_ref(state.snapshot.ticket)
         if isinstance(ref, BadRef):
-            raise PsaRejected(f"ticket reference {state.snapshot.ticket!r} is not a {client.vendor} ticket")
+            raise PsaRejected(PsaProblem(client.vendor, NOT_ITS_REFERENCE, detail=state.snapshot.ticket))
         ticket = await client.find_ticket(ref)
         if ticket is None:
-            raise PsaRejected(f"{psa_messages.no_ticket(client.vendor, state.snapshot.ticket)} (404)", status=404)
+            raise PsaRejected(PsaProblem(client.vendor, NO_TICKET, status=404, detail=state.snapshot.ticket))
         return ticket
 
     async def _wait_turn(self, job: Job, state: HandoffState) -> None:

@@ -1,5 +1,8 @@
 """The text of each PSA note: pure functions from a handoff's state and an event's facts.
 
+Where a note says what the card says (the escalation's fields, the assessment's parts), it uses the card's
+words (core/snapshot.FIELD_LABELS, cards/view.py); a PSA shows plain text, so only the words are shared.
+
 Each note ends with a marker naming the handoff, the event and its version; after a lost answer the
 job looks for the marker on the ticket before writing again. A note longer than the PSA takes is cut
 with "…" before the marker, never rejected.
@@ -10,8 +13,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from cards.view import humanize_seconds
+from cards.view import (
+    ASSESSMENT_HEADINGS, ASSESSMENT_SUMMARY, LIKELY_CAUSES, NEXT_STEPS, confidence_words, humanize_seconds,
+)
 from core.models import HandoffState
+from core.snapshot import FIELD_LABELS
 
 ELLIPSIS = "…"
 PLATFORMS = {"slack": "Slack", "teams": "Teams"}
@@ -55,7 +61,7 @@ def escalation(state: HandoffState, *, actor: str) -> str:
     s = state.snapshot
     where = PLATFORMS.get(state.workspace.platform, state.workspace.platform)
     lines = [f"Escalated in {where} by {actor} (urgency: {s.urgency})", ""]
-    lines += _section("Summary", s.summary) + _section("What was tried", s.tried) + _section("Notes", s.notes)
+    lines += [line for name in ("summary", "tried", "notes") for line in _section(FIELD_LABELS[name], getattr(s, name))]
     link = card_link(state)
     lines.append(f"Escalation card: {link}" if link else "Escalation card: not posted yet")
     return "\n".join(lines).strip()
@@ -64,14 +70,15 @@ def escalation(state: HandoffState, *, actor: str) -> str:
 def assessment(state: HandoffState) -> str:
     data = state.assessment or {}
     if data.get("source") == "model":
-        label = f"Assessment (model: {data.get('model') or 'unnamed'}, confidence {data.get('confidence', 'low')})"
+        model = data.get("model") or "unnamed"
+        label = f"{ASSESSMENT_HEADINGS['ready']} (model: {model}, {confidence_words(data.get('confidence', 'low'))})"
     else:
-        label = "Assessment (fallback, not from the model)"
+        label = ASSESSMENT_HEADINGS["fallback"]
     lines = [label, ""]
     if data.get("note"):
         lines += [str(data["note"]), ""]
-    lines += _section("Summary", str(data.get("summary", "")))
-    for title, key in (("Likely causes", "likely_causes"), ("Next steps", "next_steps")):
+    lines += _section(ASSESSMENT_SUMMARY, str(data.get("summary", "")))
+    for title, key in ((LIKELY_CAUSES, "likely_causes"), (NEXT_STEPS, "next_steps")):
         items = [str(v) for v in data.get(key) or []]
         if items:
             lines += [f"{title}:"] + [f"{i}. {v}" for i, v in enumerate(items, 1)] + [""]

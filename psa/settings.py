@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import aiohttp
 
+from cards.psa_messages import no_answer_within
 from core.handoffs import Handoffs
 from core.models import Person, PersonKey, Refused, WorkspaceKey
 from core.psa_form import (
@@ -109,8 +110,7 @@ class PsaSettings:
         try:
             return await asyncio.wait_for(self._probe(connection), timeout=self.timeout_s + 1)
         except (TimeoutError, asyncio.TimeoutError):
-            return PsaTestResult("unreachable", connection.kind,
-                                 detail=f"no answer within {self.timeout_s:g}s")
+            return PsaTestResult("unreachable", connection.kind, detail=no_answer_within(self.timeout_s))
 
     async def _probe(self, connection: PsaConnection) -> PsaTestResult:
         kind = connection.kind

@@ -37,10 +37,13 @@ from psa.settings import PsaSettings
 
 log = logging.getLogger("handoff.teams")
 
-def _acted_on(activity: Activity) -> PostedCard | None:
+def _acted_on(activity: Activity, data: dict[str, Any]) -> PostedCard | None:
     """The post whose card was acted on (an Action.Execute invoke's replyToId), when it is the root of its
     channel thread (Teams names that thread `<channel>;messageid=<root id>`), as every escalation card is.
-    A message in a card's thread is never taken for a copy of the card."""
+    A message in a card's thread is never taken for a copy of the card, nor is a click on a message's own
+    buttons (a nudge's, in the thread or in a chat: its data names the message)."""
+    if data.get(teams_messages.MESSAGE_FIELD):
+        return None
     conversation = activity.conversation.id if activity.conversation else ""
     root = (conversation or "").partition(";messageid=")[2]
     if not activity.reply_to_id or root != activity.reply_to_id:
@@ -311,23 +314,27 @@ class HandoffAgent:
             state = await self.handoffs.get(workspace=workspace, handoff_id=handoff_id)
             if state is None:
                 return cards.message_response(plain_text(messages.not_found()))
-            return await self._unless_copy(activity, state, self._card(state, viewer=person.external_id))
+            return await self._unless_copy(activity, data, state, self._card(state, viewer=person.external_id))
         else:
             return cards.message_response(plain_text(messages.button_unsupported()))
         if isinstance(outcome, (Won, AlreadyYours, Lost, Done, Snoozed)):
-            return await self._unless_copy(activity, outcome.handoff,
+            if data.get(teams_messages.MESSAGE_FIELD):  # Teams puts the answer in the clicked message's place
+                return cards.card_response(teams_messages.card(
+                    reminder_messages.nudge_clicked(outcome, now=self.clock())))
+            return await self._unless_copy(activity, data, outcome.handoff,
                                            self._card(outcome.handoff, viewer=person.external_id))
         assert isinstance(outcome, Refused)
-        seen = _acted_on(activity)
+        seen = _acted_on(activity, data)
         if outcome.handoff is not None and seen is not None:
             await copy_seen(self.handoffs, outcome.handoff, seen)
         return cards.message_response(await self._refusal(workspace, outcome))  # leaves the card as it is
 
-    async def _unless_copy(self, activity: Activity, state: HandoffState, answer: dict[str, Any]) -> dict[str, Any]:
+    async def _unless_copy(self, activity: Activity, data: dict[str, Any], state: HandoffState,
+                           answer: dict[str, Any]) -> dict[str, Any]:
         """`answer` (the card as it is now), unless the card acted on is a copy of the handoff's card
         (posted twice when a post's answer was lost): then it is retired, and the answer, which Teams puts
         in that card's place, is the "duplicate of …" notice too, so the copy never comes back to life."""
-        seen = _acted_on(activity)
+        seen = _acted_on(activity, data)
         if seen is None or not await copy_seen(self.handoffs, state, seen):
             return answer
         notice = messages.duplicate_card(state, now=self.clock(), permalink=None)

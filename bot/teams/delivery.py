@@ -175,10 +175,10 @@ class TeamsDelivery:
         # The connector cannot be searched for an earlier try's reply: a retry after a try that may
         # have posted can post it again (the residual risk the README records). Keep that window small:
         # one call, a short timeout, nothing between the connector's answer and the job's completion.
-        said = teams_messages.chat(self._thread_message(state, reply))
+        activity = self._activity_of(self._thread_message(state, reply))
 
         async def send(context: TurnContext) -> None:
-            await context.send_activity(self._message_activity(said))
+            await context.send_activity(activity)
 
         await self._in_card_thread(state, send)
 
@@ -193,14 +193,13 @@ class TeamsDelivery:
             message = reminder_messages.reminder_message(state, reply.kind, reply.detail, now=self.clock())
         else:
             message = messages.target_notice(state, now=self.clock())
-        said = teams_messages.chat(message, mentions=False)
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=self.app_id),
             members=[ChannelAccount(id=reply.person.address)],
             tenant_id=state.workspace.external_id,
             channel_data={"tenant": {"id": state.workspace.external_id}},
-            activity=self._message_activity(said),
+            activity=self._activity_of(message, mentions=False),
         )
 
         async def nothing(context: TurnContext) -> None:
@@ -278,6 +277,15 @@ class TeamsDelivery:
         if reply.kind in reminder_messages.THREAD_KINDS:
             return reminder_messages.reminder_message(state, reply.kind, reply.detail, now=now)
         raise PermanentFailure(f"unknown thread reply {reply.kind!r}")
+
+    @classmethod
+    def _activity_of(cls, message: messages.Message, *, mentions: bool = True) -> Activity:
+        """A message as Teams shows it: chat text, or, when it carries buttons, an Adaptive Card (text has none)."""
+        if not message.buttons:
+            return cls._message_activity(teams_messages.chat(message, mentions=mentions))
+        card = teams_messages.card(message, mentions=mentions)
+        return Activity(type=ActivityTypes.message, summary=teams_messages.summary(message),
+                        attachments=[Attachment(content_type=cards.CARD_CONTENT_TYPE, content=card)])
 
     @staticmethod
     def _message_activity(said: TeamsText) -> Activity:

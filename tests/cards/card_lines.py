@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cards import slack, teams
-from cards.parts import Line, Mention, Name, PersonView, Strong, Time
+from cards.parts import Line, PersonView, render_line
 
 # block id (Slack) / TextBlock id (Teams) -> the line's name
 SLACK_LINES = {slack.STATUS_BLOCK_ID: "status", slack.ASSESSMENT_BLOCK_ID: "assessment",
@@ -51,12 +51,4 @@ def teams_lines(card: dict[str, Any]) -> dict[str, str]:
 
 def read(line: Line, name: Callable[[PersonView], str] = lambda p: p.name) -> str:
     """What a line says, read straight off the view model: the words both cards must show."""
-    def part(p) -> str:
-        if isinstance(p, (Name, Mention)):
-            return name(p.person)
-        if isinstance(p, Strong):
-            return p.text
-        if isinstance(p, Time):
-            return when(p.at)
-        return p
-    return "".join(part(p) for p in line)
+    return render_line(line, text=str, name=name, strong=str, time=when)

@@ -37,6 +37,7 @@ class FakeAutotask(FakePsa):
         self.resources: dict[str, dict] = {}  # email -> resource
         self.companies = {1: "Contoso Ltd"}
         self.zone_lookups = 0
+        self.zone_missing = False  # scripting: discovery answers, but names no zone for the user
 
     def add_member(self, email: str, member_id: int) -> None:
         self.resources[email.lower()] = {"id": member_id, "email": email, "isActive": True,
@@ -62,6 +63,8 @@ class FakeAutotask(FakePsa):
         if request.query.get("user", "").lower() != self.username.lower():
             return web.json_response({"errors": ["Invalid user"]}, status=404)
         base = str(request.url.origin())
+        if self.zone_missing:
+            return web.json_response({"zoneName": None, "url": None, "webUrl": None, "ci": 0})
         return web.json_response({"zoneName": "America East 5", "url": f"{base}{ZONE}/",
                                   "webUrl": "https://ww5.autotask.net/", "ci": 1234})
 

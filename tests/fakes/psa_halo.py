@@ -34,6 +34,7 @@ class FakeHalo(FakePsa):
         self.issued: set[str] = set()
         self.agents: dict[str, int] = {}  # email -> agent id
         self.token_requests = 0
+        self.token_missing = False  # scripting: the token endpoint answers 200 without an access token
 
     def is_token_request(self, request: web.Request) -> bool:
         return request.path == "/auth/token"
@@ -58,6 +59,8 @@ class FakeHalo(FakePsa):
             return web.json_response({"error": "invalid_request", "error_description": "unknown tenant"}, status=400)
         if (form.get("client_id"), form.get("client_secret")) != (self.client_id, self.client_secret):
             return web.json_response({"error": "invalid_client"}, status=401)
+        if self.token_missing:
+            return web.json_response({"token_type": "Bearer", "expires_in": 3600})
         token = random_tokens.token_urlsafe(24)
         self.issued.add(token)
         return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": "all"})

@@ -66,7 +66,14 @@ async def settle(worker, clock, *, timeout_s: float = 20.0) -> None:
 
 
 def thread_texts(bot, conversation):
-    return [c.body.get("text") or "" for c in bot.fake.of_kind("reply") if c.conversation_id == conversation]
+    return [reply_text(c.body) for c in bot.fake.of_kind("reply") if c.conversation_id == conversation]
+
+
+def reply_text(body) -> str:
+    """What a reply says: its text, or, for a message with buttons (an Adaptive Card), its paragraphs."""
+    for attachment in body.get("attachments") or []:
+        return "\n\n".join(b["text"] for b in attachment["content"]["body"] if b.get("type") == "TextBlock")
+    return body.get("text") or ""
 
 
 def card_texts(card) -> str:

@@ -32,6 +32,7 @@ from tests.journeys.slack_bot import CHANNEL as SLACK_CHANNEL
 from tests.journeys.slack_bot import card_text as slack_card_text
 from tests.journeys.slack_bot import eventually, running_bot
 from tests.journeys.test_teams_escalation import card_text as teams_card_text
+from tests.journeys.test_teams_reminders import reply_text
 from tests.teams import harness as teams
 from tests.cards.card_lines import read, slack_lines, teams_lines
 from tests.fakes.port import run_due
@@ -185,6 +186,30 @@ class SlackDriver(Driver):
     def everything_sent(self) -> str:
         return json.dumps([c.args for c in self.bot.fake.calls], ensure_ascii=False)
 
+    def nudge_of(self, handoff_id: str) -> dict | None:
+        nudges = [m for m in self.bot.fake.thread(SLACK_CHANNEL, self.cards[handoff_id]) if "Still waiting" in m["text"]]
+        return nudges[-1] if nudges else None
+
+    def nudge_buttons(self, handoff_id: str) -> list[tuple[str, str]]:
+        """(label, handoff id) of each button (each option of a menu) under the latest nudge."""
+        elements = [e for b in self.nudge_of(handoff_id)["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        return [(o["text"]["text"], o["value"].partition("|")[0]) if "options" in e else (e["text"]["text"], e["value"])
+                for e in elements for o in (e.get("options") or [e])]
+
+    async def press_nudge(self, name: str, verb: str, handoff_id: str, *, choice: str | None = None) -> None:
+        """A click on the latest nudge's button (with `choice`, that option of its Snooze menu)."""
+        nudge = self.nudge_of(handoff_id)
+        [element] = [e for b in nudge["blocks"] if b["type"] == "actions" for e in b["elements"]
+                     if e["action_id"] == f"handoff_{verb}"]
+        option = next((o for o in element.get("options", []) if o["value"].endswith(f"|{choice}")), None)
+        answer = await self.bot.press(self.actor(name), verb, element.get("value", handoff_id), nudge["ts"],
+                                      option=option)
+        assert answer.status == 200 and answer.elapsed_s < 3
+
+    async def said_after(self, name: str, before: int) -> str:
+        """What `name` was told privately about their click (their `before`+1-th private message)."""
+        return (await self.told_now(name, before + 1))[before]
+
     async def make(self, name: str, role: str) -> None:
         await self.bot.handoffs.bootstrap_admin(workspace=self.workspace, person=self.key(ADMIN))
         await self.bot.handoffs.set_role(workspace=self.workspace, admin=self.key(ADMIN), person=self.key(name), role=role)
@@ -273,7 +298,7 @@ class TeamsDriver(Driver):
 
     def thread(self, handoff_id: str) -> list[str]:
         conversation, activity_id = self.cards[handoff_id]
-        return [c.body.get("text", "") for c in self.bot.fake.of_kind("reply")
+        return [reply_text(c.body) for c in self.bot.fake.of_kind("reply")
                 if c.conversation_id == conversation and c.activity_id == activity_id]
 
     def card(self, handoff_id: str) -> str:
@@ -291,6 +316,33 @@ class TeamsDriver(Driver):
 
     def everything_sent(self) -> str:
         return json.dumps([c.body for c in self.bot.fake.calls], ensure_ascii=False)
+
+    def nudge_of(self, handoff_id: str) -> tuple[str, dict] | None:
+        found = [(activity_id, a["content"]) for activity_id, body in self.bot.fake.messages.items()
+                 for a in body.get("attachments") or []
+                 if any(x["data"].get(teams_messages.MESSAGE_FIELD) == "reminder.nudge"
+                        and x["data"].get("handoff_id") == handoff_id for x in a["content"].get("actions", []))]
+        return found[-1] if found else None
+
+    def nudge_buttons(self, handoff_id: str) -> list[tuple[str, str]]:
+        return [(a["title"], a["data"]["handoff_id"]) for a in self.nudge_of(handoff_id)[1]["actions"]]
+
+    async def press_nudge(self, name: str, verb: str, handoff_id: str, *, choice: str | None = None) -> None:
+        """A click on the latest nudge's action, as Teams sends it: in the card's thread, `replyToId` the nudge."""
+        nudge_id, card = self.nudge_of(handoff_id)
+        [action] = [a for a in card["actions"] if a["verb"] == verb and a["data"].get("choice") == choice]
+        data = {k: v for k, v in action["data"].items() if k != "handoff_id"}
+        status, body = await self.bot.send(teams.card_action(verb, action["data"]["handoff_id"], sender=self.user(name),
+                                                             service_url=self.bot.fake.service_url,
+                                                             conversation_id=self.cards[handoff_id][0],
+                                                             message_id=nudge_id, **data))
+        assert status == 200 and body["statusCode"] == 200, body
+        self.answers.setdefault(name, []).append(body)
+
+    async def said_after(self, name: str, before: int) -> str:
+        """What Teams answered `name`'s last click: a message, or what took the clicked message's place."""
+        value = self.answers[name][-1]["value"]
+        return value if isinstance(value, str) else teams_card_text(value).replace("**", "")
 
     async def make(self, name: str, role: str) -> None:
         await self.bot.handoffs.bootstrap_admin(workspace=self.workspace, person=self.key(ADMIN))

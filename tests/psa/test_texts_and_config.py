@@ -130,3 +130,35 @@ def test_a_malformed_assign_value_stops_the_command_with_one_line():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "HANDOFF_PSA_ASSIGN" in lines[0] and "boolean" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("source, first_line", [
+    ("model", "Assessment (model: claude-x, confidence high)"),
+    ("heuristic", "Assessment (fallback, not from the model)"),
+])
+def test_the_assessment_note_uses_the_cards_words(source, first_line):
+    """The note is plain text, but labels what the card labels with the card's words (the same on the card)."""
+    from cards.slack import card_message
+    from cards.view import build_card_view
+    from tests.cards.test_slack import T0, all_text, state
+
+    data = {"source": source, "model": "claude-x", "summary": "Connector cert expired", "confidence": "high",
+            "likely_causes": ["Expired TLS cert"], "next_steps": ["Renew the cert", "Re-test mail flow"]}
+    handoff = state(assessment=data, assessment_state="ready")
+    note = notes.assessment(handoff)
+    assert note.splitlines()[0] == first_line
+    assert "Summary:\nConnector cert expired" in note
+    assert "Likely causes:\n1. Expired TLS cert" in note
+    assert "Suggested next steps:\n1. Renew the cert\n2. Re-test mail flow" in note
+    card = "\n".join(t for _, t in all_text(card_message(build_card_view(handoff, now=T0))["blocks"]))
+    for label in ("Summary", "Likely causes", "Suggested next steps", "confidence high",
+                  first_line.split(" (")[0] if source == "model" else first_line):
+        assert label in card, label
+
+
+def test_the_escalation_note_labels_the_fields_as_the_form_and_the_card_do():
+    from tests.cards.test_slack import state
+
+    note = notes.escalation(state(), actor="Jamie")
+    assert "Problem summary:\nFinance mailbox rejects external mail" in note
+    assert "What I've tried:\nRestarted transport" in note
