@@ -43,10 +43,11 @@ EMAIL_MAX_AGE = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Contact:
-    """The email to assign by, and whether the platform gave it on this try (else it is the stored one)."""
+    """The email to assign by, and whether the platform was asked for it on this try (else it is the stored one,
+    recent enough)."""
 
     answer: ContactEmail
-    fresh: bool
+    asked: bool
 
 
 class PsaAssign:
@@ -79,7 +80,7 @@ class PsaAssign:
         async with self.notes.calling(connection, state, job) as client:
             email = contact.answer.email
             assigned = await client.assign(ticket_id, email)
-            if not assigned and not contact.fresh:  # the stored address may be out of date: ask once
+            if not assigned and not contact.asked:  # the stored address may be out of date: ask once
                 asked = await self._ask(state, person, quietly=True)
                 if asked.email and asked.email != email:
                     email = asked.email
@@ -104,17 +105,17 @@ class PsaAssign:
         when the platform cannot answer now."""
         checked = person.email_checked_at
         if person.email and checked is not None and self.handoffs.clock() - checked < EMAIL_MAX_AGE:
-            return Contact(ContactEmail(person.email), fresh=False)
+            return Contact(ContactEmail(person.email), asked=False)
         try:
             asked = await self._ask(state, person)
         except (RetryLater, PermanentFailure):
             if not person.email:
                 raise
             log.info("email of person %s not refreshed (the platform did not answer): the stored one is used", person.id)
-            return Contact(ContactEmail(person.email), fresh=False)
+            return Contact(ContactEmail(person.email), asked=True)
         if asked.email is None and person.email:
-            return Contact(ContactEmail(person.email), fresh=False)  # the platform has none to show now
-        return Contact(asked, fresh=True)
+            return Contact(ContactEmail(person.email), asked=True)  # the platform has none to show now
+        return Contact(asked, asked=True)
 
     async def _ask(self, state: HandoffState, person: Person, *, quietly: bool = False) -> ContactEmail:
         """The platform's answer, kept (with when) when it gives an address. `quietly`: a platform that cannot

@@ -245,12 +245,17 @@ async def test_the_same_address_again_is_no_member_after_one_look_up_and_a_silen
         assert r.port.email_lookups == [DANA.external_id] * 2
         assert [d.get("reason") for k, d in await outcomes(r, h.id)] == ["no_member", "no_member"]
 
-        # A day on, the platform shows no address now (a missing scope): the stored one is still used.
-        rig.fake.add_member(DANA_EMAIL, NEW_MEMBER)
+        # Days on, the platform shows no address now (a missing scope): the stored one is still used, and a
+        # try asks the platform once, member or not.
         r.port.emails[DANA.external_id] = ContactEmail(None, missing="users:read.email")
         r.clock.advance(days=2)
         await pick_up_again(r, h)
         assert r.port.email_lookups == [DANA.external_id] * 3
+        assert (await outcomes(r, h.id))[-1][1]["reason"] == "no_member"
+        rig.fake.add_member(DANA_EMAIL, NEW_MEMBER)
+        r.clock.advance(days=2)
+        await pick_up_again(r, h)
+        assert r.port.email_lookups == [DANA.external_id] * 4
         assert rig.fake.tickets[TICKET_ID].owner == NEW_MEMBER
         assert (await stored_email(r, h))[0] == DANA_EMAIL
         assert (await r.handoffs.load(h.id)).notice is None
