@@ -115,7 +115,7 @@ async def play(standin: SlackWebApiStandIn, sender: SlackSender, services, trans
         for a in (DANA, CAROL)))
     say("Dana & Carol", "press Pick Up at the same moment (answered in "
         + " and ".join(ms(a.elapsed_s) for a in answers) + f", {ms(time.perf_counter() - started)} for both)")
-    await asyncio.sleep(0.2)  # the handlers finish after their acks
+    await services.inflight.wait_idle(30)  # the handlers finish after their acks
     await worker.drain(timeout_s=30)
     [card] = standin.channel(CHANNEL)
     for reply in standin.thread(CHANNEL, card["ts"]):
@@ -125,7 +125,7 @@ async def play(standin: SlackWebApiStandIn, sender: SlackSender, services, trans
     owner = next(a for a in (DANA, CAROL) if a.user_id == handoff.claimed_by.external_id)
     await sender.send(slack.event_callback(TEAM.id, slack.thread_message(owner, text="On it: checking the connector",
                                                                            thread_ts=card["ts"])))
-    await asyncio.sleep(0.2)
+    await services.inflight.wait_idle(30)  # the event is acked first, then counted
     handoff = await services.handoffs.load(handoff.id)
     taken = (handoff.first_action_at - handoff.escalated_at).total_seconds() if handoff.first_action_at else None
     recorded = f"time to first action: {taken:.1f} s" if taken is not None else "not recorded yet"

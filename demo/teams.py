@@ -128,7 +128,7 @@ async def play(place: TeamsPlace, sender: TeamsSender, connector: FakeBotFramewo
         transcript.box(f"What {who['name']} sees on the card", card_as_text(answered_card(answer.body)))
 
     before = len(connector.calls)
-    await asyncio.sleep(0.2)  # anything the invokes left behind
+    await services.inflight.wait_idle(30)  # anything the invokes left behind
     await worker.drain(timeout_s=30)
     for line in _said_since(connector, before):
         transcript.box("#escalations thread: Handoff replies", [line])

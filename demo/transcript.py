@@ -26,7 +26,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-async def wait_for(check: Callable[[], object], timeout_s: float = 5.0) -> None:
+async def wait_for(check: Callable[[], object], timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:

@@ -59,24 +59,38 @@ async def test_separate_worker_process_is_woken_by_notify(pg_database_url, pg_db
     from core.handoffs import Handoffs
     from tests.factories import ACME, escalated
 
+    from sqlalchemy import text
+
     env = clean_env(HANDOFF_DATABASE_URL=pg_database_url, HANDOFF_JOB_POLL_S="60")
+    async with pg_db.transaction() as conn:
+        spawned_at = (await conn.execute(text("SELECT now()"))).scalar_one()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "worker", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        await asyncio.sleep(3)  # let it start and LISTEN
-        assert proc.returncode is None, (await proc.stdout.read()).decode()
+        # Wait until it has started and LISTENs (a connection opened since it was spawned whose last
+        # statement was LISTEN), however long its start-up takes on a loaded machine; not a fixed 3 s.
+        listening = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND query ILIKE 'LISTEN %' AND backend_start >= :spawned")
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.returncode is None, (await proc.stdout.read()).decode()
+            async with pg_db.transaction() as conn:
+                if (await conn.execute(listening, {"spawned": spawned_at})).scalar_one():
+                    break
+            assert time.monotonic() < deadline, "the worker process never LISTENed"
+            await asyncio.sleep(0.1)
         handoffs = Handoffs(pg_db)
         h = await escalated(handoffs)
         started = time.monotonic()
-        while time.monotonic() - started < 20:
+        while time.monotonic() - started < 40:
             state = await handoffs.get(workspace=ACME, handoff_id=h.id)
             if state.assessment_state != "pending":
                 break
             await asyncio.sleep(0.1)
         assert state.assessment_state != "pending", "the worker process never ran the assess job"
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 30  # half its 60 s poll: the notification woke it
     finally:
         proc.terminate()
         await proc.wait()

@@ -49,9 +49,9 @@ async def test_dead_workers_job_is_finished_by_another_and_applied_once(db):
     port.hang_post.set()  # the first worker posts, then dies before recording it
     doomed = Worker(db, services.job_kinds(), lease_s=0.5, worker_id="doomed")
     task = asyncio.create_task(doomed.run_one())
-    for _ in range(100):
-        if port.posts:
-            break
+    deadline = time.monotonic() + 30
+    while not port.posts:  # the post is made (its answer hangs): only then does the worker die
+        assert time.monotonic() < deadline, "the doomed worker never posted"
         await asyncio.sleep(0.02)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -102,7 +102,8 @@ async def test_two_postgresql_workers_never_run_the_same_job(pg_database_url, pg
     workers = [Worker(d, {"work": JobKind(handle)}, concurrency=4, poll_s=0.05, worker_id=f"w{i}") for i, d in enumerate(databases)]
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
-        for _ in range(400):
+        deadline = time.monotonic() + 60  # about 2 s unloaded
+        while time.monotonic() < deadline:
             if {j["state"] for j in await all_jobs(pg_db)} == {"done"}:
                 break
             await asyncio.sleep(0.05)

@@ -1,6 +1,7 @@
 """Stopping a worker (SIGTERM): no new jobs, jobs in flight finish, or give their leases back."""
 
 import asyncio
+from datetime import timedelta
 
 from core.worker import JobKind, Worker
 from db import outbox
@@ -65,12 +66,14 @@ async def _done(into, job):
 
 async def test_a_killed_workers_lease_runs_out_and_another_worker_takes_the_job(db):
     await enqueue(db, "note")
+    leased_at = utcnow()
     async with db.transaction() as conn:  # leased by a process that is then killed: no code runs
-        assert await outbox.claim_next(conn, worker_id="killed", now=utcnow(), lease_s=0.3) is not None
-    ran = []
-    survivor = Worker(db, {"note": JobKind(lambda j: _done(ran, j))})
+        assert await outbox.claim_next(conn, worker_id="killed", now=leased_at, lease_s=0.3) is not None
+    ran, now = [], [leased_at]
+    # The survivor's clock is moved by hand: "still leased" cannot turn into "expired" on a slow machine.
+    survivor = Worker(db, {"note": JobKind(lambda j: _done(ran, j))}, clock=lambda: now[0])
     assert await survivor.run_one() is False
-    await asyncio.sleep(0.4)
+    now[0] = leased_at + timedelta(seconds=0.4)  # the lease has run out
     assert await survivor.drain(timeout_s=5) == 1 and len(ran) == 1
 
 
@@ -79,12 +82,13 @@ async def test_the_heartbeat_keeps_a_short_lease_while_the_job_runs(db):
 
     async def longer_than_the_lease(job):
         started.set()
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(2.5)
         ran.append(job.id)
 
+    # A beat every lease/3: a beat may come up to 2/3 of the lease late (a loaded machine) before it lapses.
     await enqueue(db, "long")
-    owner = Worker(db, {"long": JobKind(longer_than_the_lease)}, lease_s=0.4, worker_id="owner")
-    other = Worker(db, {"long": JobKind(longer_than_the_lease)}, lease_s=0.4, worker_id="other")
+    owner = Worker(db, {"long": JobKind(longer_than_the_lease)}, lease_s=1.0, worker_id="owner")
+    other = Worker(db, {"long": JobKind(longer_than_the_lease)}, lease_s=1.0, worker_id="other")
     running = asyncio.create_task(owner.run_one())
     await asyncio.wait_for(started.wait(), 5)
     taken = []

@@ -35,9 +35,11 @@ async def test_two_replicas_together_keep_one_channels_rate(pg_db):
         for db in replicas:
             await db.dispose()
     assert len(sent) == 20
-    # GCRA: at most burst + t / interval posts in any window of t seconds, whoever sends them.
-    assert most_in_window(sent, 0.5) <= 3 + 5
-    assert most_in_window(sent, 1.0) <= 3 + 10
+    # GCRA: at most burst + t / interval slots in any window of t seconds, whoever takes them. Each time here is
+    # read after its slot's transaction returns, a moment that wanders on a loaded machine: two posts of slack
+    # (two replicas each counting alone put 14 in half a second: the test below).
+    assert most_in_window(sent, 0.5) <= 3 + 5 + 2
+    assert most_in_window(sent, 1.0) <= 3 + 10 + 2
     assert elapsed >= (20 - 3) * 0.1 - 0.05  # the pair took as long as one channel's budget needs
 
 

@@ -19,7 +19,11 @@ from tests.fakes.port import RecordingPort
 from tests.servers import serve
 
 # Small numbers so a failure mode ends in seconds; the budget below is computed from them.
-TIMEOUT_S = 0.3
+# The SDK's timeout: a model that hangs is given up on in 0.3 s (HANG_TIMEOUT_S); any other call gets 2 s, so
+# on a loaded machine a slow answer from the fake on 127.0.0.1 is not taken for a hang (another retry, another
+# call, a "timeout" in the trail).
+TIMEOUT_S = 2.0
+HANG_TIMEOUT_S = 0.3
 MAX_RETRIES = 1
 MAX_SLEEP_S = 0.5
 RETRY_BASE_S = 0.05

@@ -22,7 +22,7 @@ from db import outbox
 from db.tables import utcnow
 from tests.factories import ACME, JUNIOR, escalated, snapshot
 from tests.fakes import anthropic as fa
-from tests.journeys.assessment_rig import MAX_RETRIES, assessment_rig
+from tests.journeys.assessment_rig import HANG_TIMEOUT_S, MAX_RETRIES, TIMEOUT_S, assessment_rig
 from tests.servers import serve
 
 PINGS = re.compile(r"<\s*[!@]|@(here|channel|everyone)\b|<\s*at\s*>", re.IGNORECASE)
@@ -89,13 +89,18 @@ async def test_a_job_replayed_after_a_crash_makes_no_second_model_call(db):
 
 
 async def test_an_answer_landing_after_the_fallback_never_overwrites_it(db):
-    fake = fa.FakeAnthropic(default=fa.assessment(delay_s=0.5))
-    async with assessment_rig(db, fake, timeout_s=5) as rig:
+    fake = fa.FakeAnthropic(default=fa.assessment())
+    fake.gate.clear()  # the model's answer is held back until the fallback has landed
+    async with assessment_rig(db, fake, timeout_s=30) as rig:
         handoff = await escalated(rig.handoffs)
         job = Job(id=0, kind=job_kinds.ASSESS, handoff_id=handoff.id, attempts=1)
         running = asyncio.create_task(rig.assessments.run(job))
-        await asyncio.sleep(0.2)  # the model call is in flight
+        deadline = time.monotonic() + 30
+        while not fake.requests:  # the model call is in flight
+            assert time.monotonic() < deadline and not running.done(), "the model was never asked"
+            await asyncio.sleep(0.02)
         await rig.assessments.give_up(job, "gave up")  # the fallback lands first
+        fake.gate.set()
         await running
         state = await rig.handoffs.load(handoff.id)
         trail = await rig.trail(handoff.id)
@@ -120,7 +125,7 @@ FAILURES = [
 @pytest.mark.parametrize("kind, answer, calls", FAILURES, ids=[f[0] for f in FAILURES])
 async def test_each_failure_ends_failed_with_a_labelled_fallback_within_the_budget(db, kind, answer, calls):
     fake = fa.FakeAnthropic(default=answer)
-    async with assessment_rig(db, fake) as rig:
+    async with assessment_rig(db, fake, timeout_s=HANG_TIMEOUT_S if kind == "timeout" else TIMEOUT_S) as rig:
         handoff = await escalated(rig.handoffs, summary="Exchange mail bounces for finance")
         started = time.monotonic()
         await rig.worker.drain(timeout_s=rig.budget_s() + 5)
@@ -171,7 +176,7 @@ async def test_a_long_retry_after_goes_back_to_the_queue_instead_of_parking_a_wo
         state = await rig.handoffs.load(handoff.id)
         trail = await rig.trail(handoff.id)
         jobs = await rig.assess_jobs(handoff.id)
-    assert elapsed < 3  # not an hour: the SDK did not sleep on it
+    assert elapsed < 20  # not an hour: the SDK did not sleep on it (seconds, even on a loaded machine)
     assert state.assessment_state == "ready" and len(fake.requests) == 2
     error = next(e["data"] for e in trail if e["kind"] == "assessment_error")
     assert (error["kind"], error["status"], error["retry_after_s"]) == ("rate_limited", 429, 3600)

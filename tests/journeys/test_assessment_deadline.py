@@ -18,11 +18,12 @@ async def test_a_model_that_never_answers_leaves_the_labelled_fallback_within_th
         handoff = await bot.escalate(JAMIE)
         escalated = time.monotonic()
         ts = await bot.card_ts(handoff.id)
-        await eventually(lambda: FALLBACK in card_text(bot.card(ts)), timeout_s=10)
+        await eventually(lambda: FALLBACK in card_text(bot.card(ts)))
         waited = time.monotonic() - escalated
         text = card_text(bot.card(ts))
         assert "the model has not answered after 1 s" in text and "Assessing…" not in text
-        assert waited < 5, f"the fallback took {waited:.1f}s with a 1 s deadline"
+        # Well before the SDK gives up (10 s here), with room for a loaded machine: the deadline put it there.
+        assert waited < 8, f"the fallback took {waited:.1f}s with a 1 s deadline"
         state = await bot.handoffs.load(handoff.id)
         assert state.assessment_state == "interim"  # the assess job is still trying
         assert claude.requests, "the model was asked"
@@ -34,9 +35,9 @@ async def test_a_late_answer_replaces_the_fallback_and_the_card_says_when(pg_url
     async with running_bot(pg_url, claude=claude, ai_deadline_s=1) as bot:
         handoff = await bot.escalate(JAMIE)
         ts = await bot.card_ts(handoff.id)
-        await eventually(lambda: FALLBACK in card_text(bot.card(ts)), timeout_s=10)
+        await eventually(lambda: FALLBACK in card_text(bot.card(ts)))
         claude.gate.set()
-        await eventually(lambda: "Renew it and re-test" in card_text(bot.card(ts)), timeout_s=15)
+        await eventually(lambda: "Renew it and re-test" in card_text(bot.card(ts)))
         text = card_text(bot.card(ts))
         assert FALLBACK not in text and "the model's assessment replaced the fallback" in text
         assert (await bot.handoffs.load(handoff.id)).assessment_state == "ready"

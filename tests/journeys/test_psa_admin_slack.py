@@ -221,7 +221,7 @@ async def test_an_admin_switches_ticket_assignment_on_where_the_server_does_not(
         handoff = await bot.escalate(JAMIE, ticket=own.ticket_ref)
         ts = await bot.card_ts(handoff.id)
         assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200
-        await eventually(lambda: own.fake.tickets[TICKET_ID].owner == OWNER["connectwise"], timeout_s=15)
+        await eventually(lambda: own.fake.tickets[TICKET_ID].owner == OWNER["connectwise"])
         assert own.fake.ticket_updates == [OWNER_CHANGE["connectwise"]]
 
         # Unticked again: the next pick-up writes its note and leaves the owner alone.

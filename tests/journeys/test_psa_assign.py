@@ -43,7 +43,7 @@ async def _slack_pick_up(bot, rig):
     handoff = await bot.escalate(JAMIE, summary="Finance mailbox rejects external mail", ticket=rig.ticket_ref)
     ts = await bot.card_ts(handoff.id)
     assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200
-    await eventually(lambda: _pickup_notes(rig), timeout_s=15)
+    await eventually(lambda: _pickup_notes(rig))
     await bot.settled()
     return handoff, ts
 

@@ -58,7 +58,7 @@ async def test_429_on_chat_update_is_retried_later_and_the_card_converges(sqlite
         assert answer.status == 200
         await eventually(lambda: len(bot.fake.calls_to("chat.update", ok_only=False)) >= 2)
         rejected = [c for c in bot.fake.calls if c.method == "chat.update" and c.status == 429][0]
-        await eventually(lambda: "Picked up by <@U-DANA>" in card_text(bot.card(ts)), timeout_s=10)
+        await eventually(lambda: "Picked up by <@U-DANA>" in card_text(bot.card(ts)))
         retried = [c for c in bot.fake.calls_to("chat.update") if c.at > rejected.at][0]
         assert retried.at - rejected.at >= 1.9  # Retry-After honoured
         # The click's answer never waits on Slack's rate limit: it came before the held-back edit went out
@@ -88,7 +88,7 @@ async def test_posts_to_one_channel_are_paced_one_per_second(sqlite_url):
         await bot.press(DANA, "pickup", handoff.id, ts)
         await eventually(lambda: "Picked up" in card_text(bot.card(ts)))
         await asyncio.gather(*(bot.press(s, "pickup", handoff.id, ts) for s in seniors))
-        await eventually(lambda: len(bot.fake.thread(CHANNEL, ts)) == 4, timeout_s=15)
+        await eventually(lambda: len(bot.fake.thread(CHANNEL, ts)) == 4)
         posts = sorted(c.at for c in bot.fake.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL)
         gaps = [b - a for a, b in zip(posts, posts[1:])]
         assert len(posts) == 5 and min(gaps) >= 0.95, gaps

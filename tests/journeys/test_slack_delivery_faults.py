@@ -70,21 +70,25 @@ async def test_the_authors_link_survives_errors_and_rate_limits(sqlite_url):
         bot.fake.fail("chat.postMessage", status=429, retry_after=1, match={"channel": "U-JAMIE"})
         handoff = await bot.escalate(JAMIE)
         ts = await bot.card_ts(handoff.id)
-        await eventually(lambda: bot.fake.dms_to("U-JAMIE"), timeout_s=15)
+        await eventually(lambda: bot.fake.dms_to("U-JAMIE"))
         [dm] = bot.fake.dms_to("U-JAMIE")
         assert f"p{ts.replace('.', '')}" in dm["text"]
         refused = [c.status for c in bot.fake.calls if c.method == "chat.postMessage" and c.args["channel"] == "U-JAMIE"]
         assert refused == [500, 500, 429, 200]
 
 
+HANG_S = 8
+
+
 async def test_a_hung_post_times_out_and_is_not_posted_twice(sqlite_url):
     async with running_bot(sqlite_url) as bot:
         bot.app[SLACK].delivery.timeout_s = 0.5  # before the first call creates the client
-        bot.fake.hang("chat.postMessage", seconds=5, match={"channel": CHANNEL})
-        started = time.monotonic()
+        bot.fake.hang("chat.postMessage", seconds=HANG_S, match={"channel": CHANNEL})
         handoff = await bot.escalate(JAMIE)
         ts = await bot.card_ts(handoff.id)
-        assert time.monotonic() - started < 4, "the hung post held the card past its timeout"
+        # Known while the hung call still had no answer: the bot gave up on it (0.5 s) and looked for the card.
+        hung = next(c for c in bot.fake.calls_to("chat.postMessage", ok_only=False) if c.args["channel"] == CHANNEL)
+        assert time.monotonic() < hung.at + HANG_S, "the hung post held the card until its answer came"
         await bot.settled()
         assert [m["ts"] for m in cards_in(bot, handoff.id)] == [ts]
 
@@ -114,8 +118,12 @@ async def test_two_replicas_post_to_one_channel_within_one_budget(pg_url):
             await bot.settled()
     posts = sorted(c.at for c in bot.fake.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL)
     assert len(posts) == 16 and all(len(cards_in(bot, h.id)) == 1 for h in handoffs)
-    most = max(sum(1 for t in posts[i:] if t - start < 1.0) for i, start in enumerate(posts))
-    assert most <= pace.burst + 1.0 / pace.interval_s, posts  # both replicas together: one channel's rate
+    # Both replicas together keep one channel's rate: 16 posts take at least (16 - burst) intervals (3.5 s; each
+    # replica on its own budget would be done in half that). Measured where the posts arrive, after a trip
+    # whose length varies on a loaded machine: a quarter of that span, and two posts in a window, of slack.
+    assert posts[-1] - posts[0] >= 0.75 * (16 - pace.burst) * pace.interval_s, posts
+    most = max(sum(1 for t in posts[i:] if t - start < 2.0) for i, start in enumerate(posts))
+    assert most <= pace.burst + 2.0 / pace.interval_s + 2, posts
 
 
 async def test_a_card_posted_twice_on_slack_becomes_duplicate_of_the_live_one(sqlite_url):

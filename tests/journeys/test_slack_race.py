@@ -5,7 +5,7 @@ import asyncio
 import re
 
 from standins.slack.requests import Actor
-from tests.journeys.slack_bot import CHANNEL, JAMIE, buttons, card_text, eventually, running_bot
+from tests.journeys.slack_bot import ANSWER_BOUND_S, CHANNEL, JAMIE, buttons, card_text, eventually, running_bot
 
 
 async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
@@ -19,7 +19,7 @@ async def test_twenty_five_seniors_one_winner_and_24_replies(pg_url):
 
         answers = await asyncio.gather(*(bot.press(s, "pickup", handoff.id, ts) for s in seniors))
         assert all(a.status == 200 for a in answers)
-        assert max(a.elapsed_s for a in answers) < 3
+        assert max(a.elapsed_s for a in answers) < ANSWER_BOUND_S  # each claim waits at most 1.5 s to be recorded
 
         state = await eventually(lambda: _claimed(bot, handoff.id))
         winner = state.claimed_by

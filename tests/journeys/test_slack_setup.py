@@ -3,6 +3,7 @@ without an admin becomes its admin, once, even racing), `/escalate role` and the
 App Home shows the settings; non-admins change nothing."""
 
 import asyncio
+import time
 
 from standins.slack import requests as slack
 from standins.slack.requests import Actor
@@ -153,10 +154,16 @@ async def test_the_configured_channel_is_a_default_until_someone_picks_one(sqlit
         assert (await bot.handoffs.load(second.id)).card.channel == "C-SENIORS"
 
 
+SLOW_NAMES_S = 6.0
+
+
 async def test_a_slow_slack_does_not_hold_the_settings_answer_past_3s(sqlite_url):
     async with running_bot(sqlite_url, slack_channel=None) as bot:
         view = await open_settings(bot, ALEX)
-        bot.fake.delay("users.info", 4)  # names come from users.info: Slack is slow today
+        bot.fake.delay("users.info", SLOW_NAMES_S)  # names come from users.info: Slack is slow today
+        started = time.monotonic()
         answer = await save(bot, ALEX, view["id"], channel="C-HELPDESK", people=["U-CAROL"], role="engineer")
-        assert answer["response_action"] == "update"  # bot.send checked it came back within 3 s
+        # Answered without waiting for Slack's names (the bot waits 1 s for them, then uses the stored ones).
+        assert time.monotonic() - started < SLOW_NAMES_S, "the answer waited for users.info"
+        assert answer["response_action"] == "update"
         assert "is now an engineer" in card_text({"blocks": answer["view"]["blocks"]})

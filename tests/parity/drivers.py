@@ -147,7 +147,7 @@ class SlackDriver(Driver):
                         for e in b["elements"] if e["action_id"] == f"handoff_{verb}"
                         for o in e["options"] if o["value"].endswith(f"|{choice}")]
         answer = await self.bot.press(self.actor(name), verb, handoff_id, ts, option=option)
-        assert answer.status == 200 and answer.elapsed_s < 3
+        assert answer.status == 200  # SlackBot.press checked how long the answer took
 
     def told(self, name: str) -> list[str]:
         return [e["text"] for e in self.bot.fake.ephemerals_for(self.actor(name).user_id)]

@@ -22,7 +22,7 @@ async def test_the_eighth_call_starts_a_window_after_the_first_finished():
     assert starts[7] - began >= 0.2 + WINDOW_S - 0.01  # waited for call 1 to finish, then a window
     other = time.monotonic()
     await call("c2")
-    assert time.monotonic() - other < 0.1  # other conversations are not held up
+    assert time.monotonic() - other < WINDOW_S / 2  # other conversations are not held up (a window's wait)
 
 
 async def test_a_full_conversation_is_refused_rather_than_waited_for_long():
