@@ -42,6 +42,7 @@ class Person:
     role: str
     chat_id: str | None = None  # see PersonKey
     email: str | None = None  # as the platform gave it, once asked (PSA assignment); None until then
+    email_checked_at: datetime | None = None  # when the platform last gave or confirmed it
 
     @property
     def address(self) -> str:

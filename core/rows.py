@@ -20,6 +20,7 @@ def person_from_row(row: Any, prefix: str = "") -> Person | None:
         role=row[f"{p}role"],
         chat_id=row.get(f"{p}chat_id") if hasattr(row, "get") else None,
         email=row.get(f"{p}email") if hasattr(row, "get") else None,
+        email_checked_at=row.get(f"{p}email_checked_at") if hasattr(row, "get") else None,
     )
 
 

@@ -111,8 +111,9 @@ async def set_role(conn: AsyncConnection, *, person_id: int, role: str) -> None:
     await conn.execute(update(people).where(people.c.id == person_id).values(role=role))
 
 
-async def set_person_email(conn: AsyncConnection, *, person_id: int, email: str) -> None:
-    await conn.execute(update(people).where(people.c.id == person_id).values(email=email))
+async def set_person_email(conn: AsyncConnection, *, person_id: int, email: str, now: datetime) -> None:
+    """The email the platform gave (or confirmed) `now`."""
+    await conn.execute(update(people).where(people.c.id == person_id).values(email=email, email_checked_at=now))
 
 
 async def list_admins(conn: AsyncConnection, *, workspace_id: int) -> Sequence[RowMapping]:

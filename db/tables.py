@@ -77,6 +77,8 @@ people = Table(
     Column("chat_id", String(128), nullable=True),
     # What the platform gives as their email (asked for lazily, for PSA assignment); NULL until then.
     Column("email", String(320), nullable=True),
+    # When the platform last gave or confirmed that email: an older one is asked for again (psa/assign.py).
+    Column("email_checked_at", UTCDateTime, nullable=True),
     Column("role", String(16), nullable=False, server_default="engineer"),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "external_id", name="uq_people_workspace_external"),

@@ -22,6 +22,8 @@ from tests.psa.test_assign_jobs import LOOKUP, MEMBER, OWNER, OWNER_CHANGE
 from tests.teams.harness import card_action, open_dialog, posted_card, submit, teams_bot, teams_user, use_this_channel
 
 DANA_EMAIL = "dana.k@acme.example"
+NEW_EMAIL, NEW_MEMBER = "dana.kowalski@acme.example", 32
+NEW_OWNER = {"connectwise": {"id": NEW_MEMBER}, "autotask": NEW_MEMBER, "halo": NEW_MEMBER}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -163,3 +165,95 @@ async def test_teams_member_unknown_to_the_connector_writes_the_note_and_records
         assert await _assign_events(bot.handoffs, uuid.UUID(handoff_id)) == [
             ("psa_assign_skipped", {"reason": "no_email", "person": "Dana"})]
         assert "PSA ticket" not in teams_card_text(posted_card(bot)[2])
+
+
+async def _slack_assigned(bot, rig) -> tuple[str, dict]:
+    """One more escalation picked up by Dana on Slack -> its assignment's outcome, once recorded."""
+    handoff = await bot.escalate(JAMIE, summary="Finance mailbox rejects external mail", ticket=rig.ticket_ref)
+    ts = await bot.card_ts(handoff.id)
+    assert (await bot.press(DANA, "pickup", handoff.id, ts)).status == 200
+    [outcome] = await eventually(lambda: _assign_events(bot.handoffs, handoff.id), timeout_s=15)
+    return outcome
+
+
+async def _dana(bot):
+    from sqlalchemy import select
+
+    from db.tables import people
+
+    async with bot.services.database.transaction() as conn:
+        person_id = (await conn.execute(select(people.c.id).where(people.c.external_id == DANA.user_id))).scalar_one()
+    return await bot.handoffs.person(person_id)
+
+
+async def test_slack_an_email_learnt_over_a_day_ago_is_asked_for_again(database_url):
+    """Dana's address changed in Slack since Handoff learnt it two days ago: the pick-up asks Slack again and
+    makes the member with her new address the owner, not the one with the old."""
+    from datetime import timedelta
+
+    from db import store
+
+    async with psa_rig("connectwise") as rig, running_bot(database_url, psa_retry_base_s=0.05, psa_assign=True,
+                                                          **rig.env) as bot:
+        bot.fake.add_user(DANA.user_id, DANA.name, team_id=ACME_TEAM.id, email=DANA_EMAIL)
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        rig.fake.add_member(NEW_EMAIL, NEW_MEMBER)
+        assert (await _slack_assigned(bot, rig))[1]["email"] == DANA_EMAIL
+        assert rig.fake.tickets[TICKET_ID].owner == OWNER["connectwise"]
+
+        bot.fake.add_user(DANA.user_id, DANA.name, team_id=ACME_TEAM.id, email=NEW_EMAIL)  # changed in Slack
+        dana = await _dana(bot)
+        async with bot.services.database.transaction() as conn:  # learnt two days ago
+            await store.set_person_email(conn, person_id=dana.id, email=DANA_EMAIL,
+                                         now=bot.handoffs.clock() - timedelta(days=2))
+        assert await _slack_assigned(bot, rig) == ("psa_assigned", {"psa": "connectwise", "ticket": rig.ticket_ref,
+                                                                    "email": NEW_EMAIL})
+        assert rig.fake.tickets[TICKET_ID].owner == NEW_OWNER["connectwise"]
+        assert (await bot.handoffs.person(dana.id)).email == NEW_EMAIL
+        assert rig.fake.violations == []
+
+
+async def test_slack_no_member_for_the_stored_email_asks_slack_once_more(pg_url):
+    async with psa_rig("halo") as rig, running_bot(pg_url, psa_retry_base_s=0.05, psa_assign=True, **rig.env) as bot:
+        bot.fake.add_user(DANA.user_id, DANA.name, team_id=ACME_TEAM.id, email=DANA_EMAIL)
+        rig.fake.add_member(NEW_EMAIL, NEW_MEMBER)  # the PSA already knows Dana by her new address
+        assert (await _slack_assigned(bot, rig))[1]["reason"] == "no_member"  # Slack still had the old one
+
+        bot.fake.add_user(DANA.user_id, DANA.name, team_id=ACME_TEAM.id, email=NEW_EMAIL)
+        assert await _slack_assigned(bot, rig) == ("psa_assigned", {"psa": "halo", "ticket": rig.ticket_ref,
+                                                                    "email": NEW_EMAIL})
+        assert rig.fake.tickets[TICKET_ID].owner == NEW_MEMBER
+        assert (await bot.handoffs.person((await _dana(bot)).id)).email == NEW_EMAIL
+        assert rig.fake.violations == []
+
+
+async def test_teams_an_email_learnt_over_a_day_ago_is_asked_of_the_connector_again(pg_db):
+    from datetime import timedelta
+
+    from db import store
+
+    senior = teams_user("Dana")
+    async with psa_rig("halo") as rig, teams_bot(pg_db, psa_retry_base_s=0.05, psa_assign=True, **rig.env) as bot:
+        bot.fake.add_member({**senior, "email": DANA_EMAIL})
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        rig.fake.add_member(NEW_EMAIL, NEW_MEMBER)
+        handoff_id = uuid.UUID(await teams_pick_up(bot, rig, senior))
+        assert rig.fake.tickets[TICKET_ID].owner == MEMBER
+        state = await bot.handoffs.load(handoff_id)
+        conversation = posted_card(bot)[0]
+
+        bot.fake.add_member({**senior, "email": NEW_EMAIL})  # changed in Entra ID / Teams
+        async with bot.services.database.transaction() as conn:
+            await store.set_person_email(conn, person_id=state.claimed_by.id, email=DANA_EMAIL,
+                                         now=bot.handoffs.clock() - timedelta(days=2))
+        for verb in ("release", "pickup"):
+            status, _ = await bot.send(card_action(verb, str(handoff_id), sender=senior,
+                                                   service_url=bot.fake.service_url, conversation_id=conversation))
+            assert status == 200
+            await bot.drain()
+        assert rig.fake.tickets[TICKET_ID].owner == NEW_MEMBER
+        assert (await bot.handoffs.person(state.claimed_by.id)).email == NEW_EMAIL
+        assert [c for c in bot.fake.of_kind("member") if c.body["member"] == senior["id"]][1:], "asked again"
+        assert (await _assign_events(bot.handoffs, handoff_id))[-1] == (
+            "psa_assigned", {"psa": "halo", "ticket": rig.ticket_ref, "email": NEW_EMAIL})
+        assert rig.fake.violations == []

@@ -204,7 +204,7 @@ class SlackDriver(Driver):
         option = next((o for o in element.get("options", []) if o["value"].endswith(f"|{choice}")), None)
         answer = await self.bot.press(self.actor(name), verb, element.get("value", handoff_id), nudge["ts"],
                                       option=option)
-        assert answer.status == 200 and answer.elapsed_s < 3
+        assert answer.status == 200  # bot.send holds the answer to ANSWER_BOUND_S
 
     async def said_after(self, name: str, before: int) -> str:
         """What `name` was told privately about their click (their `before`+1-th private message)."""

@@ -165,3 +165,97 @@ async def test_a_claimer_who_let_go_is_not_made_owner(db):
         assert pickup_notes(rig)[0].startswith("Picked up by Dana")
         assert rig.fake.ticket_updates == []
         assert await outcomes(r, h.id) == [("psa_assign_skipped", {"reason": "not_owner"})]
+
+
+NEW_EMAIL, NEW_MEMBER = "dana.k@acme.example", 32
+NEW_OWNER = {"connectwise": {"id": NEW_MEMBER}, "autotask": NEW_MEMBER, "halo": NEW_MEMBER}
+
+
+async def pick_up_again(r, h, person=DANA) -> None:
+    await r.handoffs.release(workspace=ACME, person=person, handoff_id=h.id)
+    await r.handoffs.claim(workspace=ACME, person=person, handoff_id=h.id)
+    await r.drain()
+
+
+async def stored_email(r, h) -> tuple[str | None, object]:
+    person = await r.handoffs.person((await r.handoffs.load(h.id)).claimed_by.id)
+    return person.email, person.email_checked_at
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_a_stored_email_is_asked_for_again_once_it_is_a_day_old(db, vendor):
+    """Dana's address changed in the chat platform: within a day the stored one is used (no look-up); after
+    it, the platform is asked again and the new address finds the right member."""
+    async with psa_rig(vendor) as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(DANA_EMAIL, MEMBER)
+        rig.fake.add_member(NEW_EMAIL, NEW_MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+        assert rig.fake.tickets[TICKET_ID].owner == OWNER[vendor] and r.port.email_lookups == [DANA.external_id]
+        learnt_at = (await stored_email(r, h))[1]
+        assert learnt_at is not None
+
+        r.port.emails[DANA.external_id] = ContactEmail(NEW_EMAIL)  # changed in Slack / Teams
+        r.clock.advance(hours=23, minutes=59)
+        await pick_up_again(r, h)
+        assert r.port.email_lookups == [DANA.external_id], "younger than a day: the stored one, not asked"
+        assert rig.fake.tickets[TICKET_ID].owner == OWNER[vendor]
+
+        r.clock.advance(minutes=1)
+        await pick_up_again(r, h)
+        assert r.port.email_lookups == [DANA.external_id] * 2
+        assert rig.fake.tickets[TICKET_ID].owner == NEW_OWNER[vendor]
+        email, checked_at = await stored_email(r, h)
+        assert email == NEW_EMAIL and checked_at > learnt_at
+        assert (await outcomes(r, h.id))[-1] == ("psa_assigned", {"psa": vendor, "ticket": rig.ticket_ref,
+                                                                  "email": NEW_EMAIL})
+        assert rig.fake.violations == []
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_no_member_for_the_stored_email_asks_the_platform_once_more(db, vendor):
+    async with psa_rig(vendor) as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member(NEW_EMAIL, NEW_MEMBER)  # the PSA knows Dana by her new address only
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+        assert r.port.email_lookups == [DANA.external_id], "just asked: not asked twice"
+        assert (await outcomes(r, h.id))[-1][1]["reason"] == "no_member"
+
+        r.port.emails[DANA.external_id] = ContactEmail(NEW_EMAIL)
+        await pick_up_again(r, h)  # the stored address is fresh, but no member has it: one more look-up
+        assert r.port.email_lookups == [DANA.external_id] * 2
+        assert rig.fake.tickets[TICKET_ID].owner == NEW_OWNER[vendor]
+        assert (await stored_email(r, h))[0] == NEW_EMAIL
+        assert (await outcomes(r, h.id))[-1] == ("psa_assigned", {"psa": vendor, "ticket": rig.ticket_ref,
+                                                                  "email": NEW_EMAIL})
+
+
+async def test_the_same_address_again_is_no_member_after_one_look_up_and_a_silent_platform_keeps_the_stored(db):
+    async with psa_rig("halo") as rig, notes_rig(db, rig.connection(), assign=True) as r:
+        rig.fake.add_member("someone.else@acme.example", MEMBER)
+        r.port.emails[DANA.external_id] = ContactEmail(DANA_EMAIL)
+        h = await escalated(r.handoffs, ticket=rig.ticket_ref)
+        await r.handoffs.claim(workspace=ACME, person=DANA, handoff_id=h.id)
+        await r.drain()
+        await pick_up_again(r, h)  # stored, no member: asked once more, the same address: no member
+        assert r.port.email_lookups == [DANA.external_id] * 2
+        assert [d.get("reason") for k, d in await outcomes(r, h.id)] == ["no_member", "no_member"]
+
+        # Days on, the platform shows no address now (a missing scope): the stored one is still used, and a
+        # try asks the platform once, member or not.
+        r.port.emails[DANA.external_id] = ContactEmail(None, missing="users:read.email")
+        r.clock.advance(days=2)
+        await pick_up_again(r, h)
+        assert r.port.email_lookups == [DANA.external_id] * 3
+        assert (await outcomes(r, h.id))[-1][1]["reason"] == "no_member"
+        rig.fake.add_member(DANA_EMAIL, NEW_MEMBER)
+        r.clock.advance(days=2)
+        await pick_up_again(r, h)
+        assert r.port.email_lookups == [DANA.external_id] * 4
+        assert rig.fake.tickets[TICKET_ID].owner == NEW_MEMBER
+        assert (await stored_email(r, h))[0] == DANA_EMAIL
+        assert (await r.handoffs.load(h.id)).notice is None
