@@ -237,7 +237,7 @@ def test_result(result: PsaTestResult) -> Message:
         return _say("psa.test.unreachable", f"{unreachable(vendor, result.detail)}. Check the URL, and that {vendor} "
                                             "answers from where Handoff runs.")
     if result.outcome == "refused":
-        return _say("psa.test.refused", f"{vendor} said no: {result.detail}")
+        return _say("psa.test.refused", f"The PSA connection does not work: {result.detail}.")
     if result.outcome == "unreadable":
         return _say("psa.test.unreadable", f"The saved PSA credentials {NOT_READABLE}: enter them again and save.")
     return _say("psa.test.none", "There is no PSA connection to test: set one up first.")

@@ -12,8 +12,9 @@ from cards import psa_messages, slack, teams
 from cards.view import build_card_view
 from core.psa_form import (
     BUSY, CONNECT_FAILED, DROPPED, HTML_PAGE, NO_SUCH, NO_TICKET, NO_TOKEN, NO_ZONE, NOT_ITS_REFERENCE, NOT_JSON,
-    REDIRECTED, REFUSED, REJECTED, TIMED_OUT, PsaProblem,
+    REDIRECTED, REFUSED, REJECTED, TIMED_OUT, PsaProblem, PsaTestResult,
 )
+from cards.teams_messages import plain_text
 from psa.http import PsaRejected
 from tests.cards.test_slack import T0, all_text
 from tests.cards.test_slack import state as card_state
@@ -97,3 +98,10 @@ async def test_a_saved_connection_this_server_cannot_read_stops_the_notes_and_bo
     assert footers(notice) == (said, said)
     assert "cannot be read with this HANDOFF_SECRET_KEY" in caplog.text  # the exact cause, for whoever runs it
     assert rig.fake.all_notes() == []
+
+
+def test_a_refused_settings_test_names_the_psa_once():
+    detail = psa_messages.psa_problem(PsaProblem("Halo", HTML_PAGE, status=200))
+    said = plain_text(psa_messages.test_result(PsaTestResult("refused", "halo", status=200, detail=detail)))
+    assert said == ("The PSA connection does not work: Halo answered an HTML page instead of JSON (200): "
+                    "check the API URL.")
