@@ -9,12 +9,12 @@ import aiohttp
 import pytest
 
 from cards import psa_messages, slack, teams
+from cards.teams_messages import plain_text
 from cards.view import build_card_view
 from core.psa_form import (
     BUSY, CONNECT_FAILED, DROPPED, HTML_PAGE, NO_SUCH, NO_TICKET, NO_TOKEN, NO_ZONE, NOT_ITS_REFERENCE, NOT_JSON,
     REDIRECTED, REFUSED, REJECTED, TIMED_OUT, PsaProblem, PsaTestResult,
 )
-from cards.teams_messages import plain_text
 from psa.http import PsaRejected
 from tests.cards.test_slack import T0, all_text
 from tests.cards.test_slack import state as card_state
