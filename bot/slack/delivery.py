@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -135,7 +136,7 @@ class SlackDelivery:
         timeout_s: float = 15.0,
         telemetry: Telemetry | None = None,
         name_ttl_s: float = NAME_TTL_S,
-        name_clock: Callable[[], float] | None = None,
+        name_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.installations = installations
         self.telemetry: Telemetry = telemetry or NoTelemetry()
@@ -146,7 +147,7 @@ class SlackDelivery:
         self.timeout_s = timeout_s
         self._clients: dict[str, AsyncWebClient] = {}
         # The names Slack shows, kept name_ttl_s (bot/slack/names.py); name_clock: monotonic seconds.
-        self.names = ShownNames(self._shown_name, ttl_s=name_ttl_s, **({"clock": name_clock} if name_clock else {}))
+        self.names = ShownNames(self._shown_name, ttl_s=name_ttl_s, clock=name_clock)
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
