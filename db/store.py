@@ -73,11 +73,16 @@ async def set_workspace_channel(
     )
 
 
-async def set_workspace_setting(conn: AsyncConnection, *, workspace_id: int, name: str, value: Any) -> None:
-    """One of a workspace's settings (the others kept; the row locked so a concurrent change of another is not lost)."""
+async def set_workspace_setting(conn: AsyncConnection, *, workspace_id: int, name: str, value: Any) -> Any:
+    """One of a workspace's settings (the others kept; the row locked so a concurrent change of another is not lost).
+    Returns the setting's value before (None when it had none); an unchanged value is not written again."""
     stmt = select(workspaces.c.settings).where(workspaces.c.id == workspace_id).with_for_update()
-    settings = {**((await conn.execute(stmt)).scalar_one() or {}), name: value}
-    await conn.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(settings=settings))
+    settings = (await conn.execute(stmt)).scalar_one() or {}
+    before = settings.get(name)
+    if before != value:
+        await conn.execute(update(workspaces).where(workspaces.c.id == workspace_id)
+                           .values(settings={**settings, name: value}))
+    return before
 
 
 async def upsert_person(

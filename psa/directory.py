@@ -63,9 +63,9 @@ class Directory:
             await self._set_switch(conn, workspace_id, assign, by, now or utcnow())
 
     async def _set_switch(self, conn, workspace_id: int, assign: bool, by: Person | None, now: datetime) -> None:
-        if await self._switch(conn, workspace_id) is assign:
+        before = await store.set_workspace_setting(conn, workspace_id=workspace_id, name=ASSIGN_SETTING, value=assign)
+        if before is assign:
             return
-        await store.set_workspace_setting(conn, workspace_id=workspace_id, name=ASSIGN_SETTING, value=assign)
         await store.insert_event(conn, workspace_id=workspace_id, kind="psa_assign_set",
                                  actor_id=by.id if by else None, data={"assign": assign}, now=now)
 
